@@ -1,0 +1,27 @@
+"""automl: hyperparameter studies described in a YAML file, run on Optuna.
+
+Nothing heavy is imported here: the public functions load their modules on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "load_study_file",
+    "prepare_study",
+    "run_study",
+    "open_study",
+    "write_report",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from automl import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'automl' has no attribute {name!r}")

@@ -1,0 +1,190 @@
+"""The command line: parse arguments, call the library, print. No logic of its own."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="automl: hyperparameter studies from a YAML file, on Optuna. See `automl run --help`.",
+    pretty_exceptions_enable=False,
+)
+
+StorageOpt = typer.Option(None, "--storage", help="Storage URL (sqlite:///f.db, postgresql+psycopg://..., journal:///f.log); default: $AUTOML_STORAGE or the study file's.")
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Typed automl errors become one line per problem on stderr and their exit code; no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from automl.errors import AutomlError, StudyFileError
+
+        try:
+            return fn(*args, **kwargs)
+        except StudyFileError as e:
+            for p in e.problems:
+                typer.echo(str(p), err=True)
+            raise typer.Exit(e.exit_code) from None
+        except AutomlError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: finished trials are saved; run the same command again to resume", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _fmt_value(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+@app.command()
+@handle_errors
+def run(
+    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    trials: Optional[int] = typer.Option(None, "--trials", min=1, help="New total of finished trials (default: the file's)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001, help="Seconds for this invocation."),
+    storage: Optional[str] = StorageOpt,
+    force: bool = typer.Option(False, "--force", help="Resume even if the search space changed."),
+    report: bool = typer.Option(False, "--report", help="Write the HTML report under reports/ at the end."),
+    report_path: Optional[Path] = typer.Option(None, "--report-path", help="Where --report writes (default reports/<name>.html)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Create or resume a study and top it up to its budget of finished trials."""
+    from automl import api
+    from automl.storage import mask
+
+    outcome = api.run_study_outcome(study_file, trials=trials, timeout=timeout, storage=storage, force=force, progress=progress)
+    study = outcome.study
+    if outcome.recovered:
+        typer.echo(f"recovered trials left running by a dead process: {outcome.recovered} (their parameters are retried)")
+    typer.echo(f"study {study.study_name!r} in {mask(outcome.url)}: {outcome.added} trials added, {outcome.finished} finished ({outcome.stopped_by})")
+    _print_best(study, outcome.test_scores)
+    if report:
+        path = api.write_report(study, report_path or api.default_report_path(study.study_name))
+        typer.echo(f"report: {path}")
+
+
+def _print_best(study: Any, test_scores: dict[int, dict[str, float]] | None = None) -> None:
+    from automl.api import best_summary
+
+    summary = best_summary(study)
+    if not summary:
+        typer.echo("no finished trial yet")
+        return
+    for b in summary:
+        vals = ", ".join(f"{k}={_fmt_value(v)}" for k, v in b["values"].items())
+        typer.echo(f"best trial #{b['number']}: {vals}")
+        for k, v in b["params"].items():
+            typer.echo(f"  {k}: {_fmt_value(v)}")
+        scores = (test_scores or {}).get(b["number"]) or b.get("test")
+        if scores:
+            typer.echo("  test: " + ", ".join(f"{k}={_fmt_value(v)}" for k, v in scores.items()))
+
+
+@app.command()
+@handle_errors
+def validate(study_file: Path = typer.Argument(..., help="The study file (YAML).")) -> None:
+    """Check a study file and its data without running anything."""
+    from automl import api
+
+    prepared = api.prepare_study(study_file)
+    d = prepared.data
+    rows = f"{len(d.train)}/{len(d.valid)}/{len(d.test) if d.test is not None else 0} rows train/valid/test" if hasattr(d, "train") else ""
+    typer.echo(
+        f"{study_file}: ok — model {prepared.spec.model}, task {prepared.task}, "
+        f"metric {', '.join(m.name for m in prepared.metrics)}, {len(prepared.params)} searched params, {rows}"
+    )
+
+
+@app.command()
+@handle_errors
+def best(
+    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    storage: Optional[str] = StorageOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The best trial's values and parameters (the Pareto front for multi-objective studies)."""
+    from automl import api
+
+    study = api.open_study(study_file, storage=storage)
+    summary = api.best_summary(study)
+    if as_json:
+        typer.echo(json.dumps(summary if len(study.directions) > 1 else (summary[0] if summary else None), indent=2, default=str))
+        return
+    _print_best(study)
+
+
+@app.command()
+@handle_errors
+def trials(
+    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    storage: Optional[str] = StorageOpt,
+    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """Every trial with its state, values, parameters and user attributes."""
+    from automl import api
+    if fmt not in ("table", "csv", "json"):
+        typer.echo(f"error: --format must be table, csv or json (got {fmt!r})", err=True)
+        raise typer.Exit(2)
+    study = api.open_study(study_file, storage=storage)
+    df = api.trials_frame(study)
+    if fmt == "csv":
+        typer.echo(df.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(df.to_json(orient="records", indent=2, default_handler=str))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
+            typer.echo(df.to_string(index=False) if len(df) else "no trials")
+
+
+@app.command("list")
+@handle_errors
+def list_(storage: Optional[str] = StorageOpt) -> None:
+    """The studies in a storage with their sizes and best values."""
+    from automl import api
+
+    rows = api.list_studies(storage)
+    if not rows:
+        typer.echo("no studies")
+    for r in rows:
+        best = "" if r["best"] is None else f"  best={_fmt_value(r['best'])}"
+        typer.echo(f"{r['name']}  {r['finished']} finished / {r['trials']} trials  {r['directions']}{best}")
+
+
+@app.command()
+@handle_errors
+def report(
+    study_file: Optional[Path] = typer.Argument(None, help="The study file (YAML); or use --storage and --study."),
+    storage: Optional[str] = StorageOpt,
+    study_name: Optional[str] = typer.Option(None, "--study", help="Study name (for any Optuna study in --storage)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default reports/<name>.html)."),
+) -> None:
+    """Write the self-contained HTML report of a study."""
+    from automl import api
+
+    if study_file is None and not (storage and study_name):
+        typer.echo("error: give a study file, or --storage URL and --study NAME", err=True)
+        raise typer.Exit(2)
+    study = api.open_study(study_file, storage=storage, study_name=study_name)
+    path = api.write_report(study, output or api.default_report_path(study.study_name))
+    typer.echo(f"report: {path}")
+
+
+def main() -> None:  # console script
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

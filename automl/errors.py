@@ -1,0 +1,58 @@
+"""The exception types users see. Only ``automl.cli`` turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AutomlError(Exception):
+    """Base class of every error automl raises on purpose (exit code 1 in the CLI)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a study file: where it is and what to do about it."""
+
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        return f"{where}: {self.message}"
+
+
+class StudyFileError(AutomlError):
+    """A study file (or what it points to) is invalid. Carries every problem found, one line each."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DataError(StudyFileError):
+    """The data a study file points to is missing, unreadable or does not fit the study."""
+
+
+class SearchSpaceChangedError(AutomlError):
+    """Resuming a study whose search space differs from the stored one."""
+
+    exit_code = 2
+
+
+class StorageError(AutomlError):
+    """A storage URL that cannot be opened, or a study that is not in it."""
+
+    exit_code = 2
+
+
+class TooManyFailuresError(AutomlError):
+    """The run stopped because too many trials failed in a row."""
+
+
+class TrialFailed(Exception):
+    """Raised inside a trial to fail it with a reason (e.g. NaN loss); the study goes on."""

@@ -1,0 +1,109 @@
+"""Metric names -> scikit-learn scoring functions and their direction. One table, one place.
+
+Predictions handed to ``Metric.score`` are what trainers' ``predict`` returns: values for regression,
+class probabilities for classification (shape ``(n,)`` = P(class 1) for binary, ``(n, k)`` for multiclass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+REGRESSION = "regression"
+BINARY = "binary"
+MULTICLASS = "multiclass"
+TASKS = (REGRESSION, BINARY, MULTICLASS)
+CLASSIFICATION = (BINARY, MULTICLASS)
+
+
+def _labels(task: str, proba: np.ndarray) -> np.ndarray:
+    if task == BINARY:
+        return (np.asarray(proba) >= 0.5).astype(int)
+    return np.asarray(proba).argmax(axis=1)
+
+
+def _rmse(task, y, p):
+    from sklearn.metrics import root_mean_squared_error
+
+    return root_mean_squared_error(y, p)
+
+
+def _mae(task, y, p):
+    from sklearn.metrics import mean_absolute_error
+
+    return mean_absolute_error(y, p)
+
+
+def _r2(task, y, p):
+    from sklearn.metrics import r2_score
+
+    return r2_score(y, p)
+
+
+def _logloss(task, y, p):
+    from sklearn.metrics import log_loss
+
+    p = np.asarray(p, dtype=float)
+    if task == BINARY:
+        p = np.column_stack([1 - p, p])
+    return log_loss(y, p, labels=np.arange(p.shape[1]))
+
+
+def _auc(task, y, p):
+    from sklearn.metrics import roc_auc_score
+
+    if task == BINARY:
+        return roc_auc_score(y, p)
+    p = np.asarray(p, dtype=float)
+    p = p / p.sum(axis=1, keepdims=True)
+    return roc_auc_score(y, p, multi_class="ovr", labels=np.arange(p.shape[1]))
+
+
+def _accuracy(task, y, p):
+    from sklearn.metrics import accuracy_score
+
+    return accuracy_score(y, _labels(task, p))
+
+
+def _f1(task, y, p):
+    from sklearn.metrics import f1_score
+
+    return f1_score(y, _labels(task, p), average="binary" if task == BINARY else "macro")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    direction: str  # "minimize" | "maximize"
+    tasks: tuple[str, ...]
+    fn: Callable[[str, np.ndarray, np.ndarray], float]
+    description: str
+
+    def score(self, task: str, y_true, y_pred) -> float:
+        return float(self.fn(task, np.asarray(y_true), np.asarray(y_pred)))
+
+    @property
+    def greater_is_better(self) -> bool:
+        return self.direction == "maximize"
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("rmse", "minimize", (REGRESSION,), _rmse, "root mean squared error"),
+        Metric("mae", "minimize", (REGRESSION,), _mae, "mean absolute error"),
+        Metric("r2", "maximize", (REGRESSION,), _r2, "coefficient of determination"),
+        Metric("logloss", "minimize", CLASSIFICATION, _logloss, "cross-entropy of the predicted probabilities"),
+        Metric("auc", "maximize", CLASSIFICATION, _auc, "ROC AUC (one-vs-rest for multiclass)"),
+        Metric("accuracy", "maximize", CLASSIFICATION, _accuracy, "fraction of correct labels"),
+        Metric("f1", "maximize", CLASSIFICATION, _f1, "F1 (macro-averaged for multiclass)"),
+    ]
+}
+
+DEFAULT_METRIC = {REGRESSION: "rmse", BINARY: "logloss", MULTICLASS: "logloss"}
+
+
+def get_metric(name: str) -> Metric:
+    return METRICS[name]

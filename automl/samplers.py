@@ -1,0 +1,102 @@
+"""Sampler and pruner names -> Optuna objects. One table each; schema, help and errors read them."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Mapping
+
+import optuna
+
+from automl.studyfile import suggest
+
+# name -> (Optuna class, short description)
+SAMPLERS: dict[str, tuple[Callable[..., optuna.samplers.BaseSampler], str]] = {
+    "tpe": (optuna.samplers.TPESampler, "Tree-structured Parzen Estimator (default for one objective)"),
+    "random": (optuna.samplers.RandomSampler, "independent uniform sampling"),
+    "grid": (optuna.samplers.GridSampler, "every combination of choices / stepped ranges"),
+    "cmaes": (optuna.samplers.CmaEsSampler, "CMA evolution strategy (numeric params)"),
+    "gp": (optuna.samplers.GPSampler, "Gaussian-process Bayesian optimization"),
+    "qmc": (optuna.samplers.QMCSampler, "quasi-Monte Carlo (Sobol/Halton)"),
+    "nsga2": (optuna.samplers.NSGAIISampler, "NSGA-II genetic algorithm (default for multi-objective)"),
+    "nsga3": (optuna.samplers.NSGAIIISampler, "NSGA-III genetic algorithm (many objectives)"),
+}
+
+PRUNERS: dict[str, tuple[Callable[..., optuna.pruners.BasePruner], str]] = {
+    "median": (optuna.pruners.MedianPruner, "stop a trial worse than the median of earlier ones at the same step"),
+    "percentile": (optuna.pruners.PercentilePruner, "like median with another percentile (default 25)"),
+    "sha": (optuna.pruners.SuccessiveHalvingPruner, "asynchronous successive halving"),
+    "hyperband": (optuna.pruners.HyperbandPruner, "Hyperband over successive-halving brackets"),
+    "threshold": (optuna.pruners.ThresholdPruner, "stop when the value crosses a bound"),
+    "none": (optuna.pruners.NopPruner, "no pruning"),
+}
+
+# Defaults applied when the study file gives no options (the user's options always win).
+PRUNER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "median": {"n_startup_trials": 5, "n_warmup_steps": 10},
+    "percentile": {"percentile": 25.0, "n_startup_trials": 5, "n_warmup_steps": 10},
+    "hyperband": {"min_resource": 10},
+    "sha": {"min_resource": 10},
+}
+DEFAULT_SAMPLER = "tpe"
+DEFAULT_MULTI_SAMPLER = "nsga2"
+DEFAULT_PRUNER = "median"
+
+
+def split_name(value: str | Mapping[str, Any] | None, default: str) -> tuple[str, dict[str, Any]]:
+    if value is None:
+        return default, {}
+    if isinstance(value, str):
+        return value, {}
+    opts = dict(value)
+    return str(opts.pop("name")), opts
+
+
+def accepted_options(cls: Callable[..., Any]) -> list[str]:
+    return [n for n in inspect.signature(cls).parameters if n not in ("self", "args", "kwargs")]
+
+
+def option_problems(kind: str, value: Any, table: Mapping[str, Any], default: str) -> list[tuple[str, str]]:
+    """Unknown names or options, as (field, message) pairs for the study-file error."""
+    if value is None:
+        return []
+    if not isinstance(value, (str, dict)):
+        return [(kind, f"must be a name or a mapping with a name (got {value!r})")]
+    if isinstance(value, dict) and "name" not in value:
+        return []  # reported by the structural check
+    name, opts = split_name(value, default)
+    if name not in table:
+        field = kind if isinstance(value, str) else f"{kind}.name"
+        return [(field, f"unknown {kind} {name!r}" + suggest(name, list(table)))]
+    valid = accepted_options(table[name][0])
+    out = []
+    for opt in opts:
+        if opt not in valid or opt in ("search_space",):
+            out.append((f"{kind}.{opt}", f"is not an option of {table[name][0].__name__}" + suggest(opt, valid)))
+    return out
+
+
+def make_sampler(
+    value: str | Mapping[str, Any] | None,
+    *,
+    seed: int | None,
+    n_objectives: int,
+    grid: Mapping[str, list[Any]] | None = None,
+) -> optuna.samplers.BaseSampler:
+    name, opts = split_name(value, DEFAULT_MULTI_SAMPLER if n_objectives > 1 else DEFAULT_SAMPLER)
+    cls = SAMPLERS[name][0]
+    if seed is not None and "seed" in accepted_options(cls):
+        opts.setdefault("seed", seed)
+    if name == "grid":
+        return cls(dict(grid or {}), **opts)
+    return cls(**opts)
+
+
+def make_pruner(value: str | Mapping[str, Any] | None, *, n_objectives: int) -> optuna.pruners.BasePruner:
+    if n_objectives > 1:  # Optuna cannot prune multi-objective trials
+        return optuna.pruners.NopPruner()
+    name, opts = split_name(value, DEFAULT_PRUNER)
+    if not opts:
+        opts = dict(PRUNER_DEFAULTS.get(name, {}))
+    elif name == "percentile":
+        opts.setdefault("percentile", 25.0)
+    return PRUNERS[name][0](**opts)

@@ -1,0 +1,119 @@
+"""Study-file params -> Optuna distributions; conditional parameters; suggesting from a trial."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    distribution_to_json,
+)
+
+from automl.studyfile import ParamSpec
+
+
+def to_distribution(p: ParamSpec) -> BaseDistribution:
+    """The one Optuna distribution a parameter of the study file maps to."""
+    if p.type == "float":
+        return FloatDistribution(float(p.low), float(p.high), log=p.log, step=p.step)
+    if p.type == "int":
+        return IntDistribution(int(p.low), int(p.high), log=p.log, step=int(p.step) if p.step else 1)
+    return CategoricalDistribution(list(p.choices))
+
+
+def distributions(params: Mapping[str, ParamSpec]) -> dict[str, BaseDistribution]:
+    """The search space as ``{name: distribution}`` (conditional parameters included)."""
+    return {name: to_distribution(p) for name, p in params.items()}
+
+
+def order(params: Mapping[str, ParamSpec]) -> list[str]:
+    """Parameter names so that every parameter comes after the ones its ``when`` names."""
+    done: list[str] = []
+    pending = list(params)
+    while pending:
+        progressed = False
+        for name in list(pending):
+            deps = (params[name].when or {}).keys()
+            if all(d in done for d in deps):
+                done.append(name)
+                pending.remove(name)
+                progressed = True
+        if not progressed:  # cycles are rejected by validation; keep file order as a fallback
+            done.extend(pending)
+            break
+    return done
+
+
+def is_active(p: ParamSpec, values: Mapping[str, Any]) -> bool:
+    """Whether a conditional parameter is sampled, given the values chosen so far."""
+    for other, wanted in (p.when or {}).items():
+        if other not in values:
+            return False
+        allowed = wanted if isinstance(wanted, list) else [wanted]
+        if values[other] not in allowed:
+            return False
+    return True
+
+
+def suggest(trial: Any, params: Mapping[str, ParamSpec]) -> dict[str, Any]:
+    """Sample every active parameter from ``trial`` (an ``optuna.Trial``); inactive ones are absent."""
+    values: dict[str, Any] = {}
+    for name in order(params):
+        p = params[name]
+        if not is_active(p, values):
+            continue
+        if p.type == "float":
+            values[name] = trial.suggest_float(name, float(p.low), float(p.high), log=p.log, step=p.step)
+        elif p.type == "int":
+            values[name] = trial.suggest_int(name, int(p.low), int(p.high), log=p.log, step=int(p.step or 1))
+        else:
+            values[name] = trial.suggest_categorical(name, list(p.choices))
+    return values
+
+
+def grid(params: Mapping[str, ParamSpec]) -> dict[str, list[Any]]:
+    """The grid GridSampler walks, derived from the file: choices, or low..high by step.
+
+    Raises ValueError naming a parameter that has no finite grid (a float or int without step, or log).
+    """
+    import numpy as np
+
+    out: dict[str, list[Any]] = {}
+    for name, p in params.items():
+        if p.type == "categorical":
+            out[name] = list(p.choices)
+        elif p.type == "int" and not p.log:
+            out[name] = list(range(int(p.low), int(p.high) + 1, int(p.step or 1)))
+        elif p.type == "float" and p.step:
+            n = int(round((p.high - p.low) / p.step))
+            out[name] = [float(round(v, 12)) for v in np.linspace(p.low, p.low + n * p.step, n + 1)]
+        else:
+            raise ValueError(name)
+    return out
+
+
+def grid_size(g: Mapping[str, list[Any]]) -> int:
+    n = 1
+    for v in g.values():
+        n *= len(v)
+    return n
+
+
+def fingerprint(params: Mapping[str, ParamSpec]) -> dict[str, str]:
+    """A JSON-able description of the space, stored with the study to detect a changed space on resume."""
+    return {
+        name: json.dumps(
+            {"dist": json.loads(distribution_to_json(to_distribution(p))), "when": p.when}, sort_keys=True
+        )
+        for name, p in params.items()
+    }
+
+
+def changed(stored: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    """Names of parameters added, removed or changed between two fingerprints."""
+    names = sorted(set(stored) | set(current))
+    return [n for n in names if stored.get(n) != current.get(n)]

@@ -1,0 +1,328 @@
+"""Read and validate a study file into a typed spec (pydantic models).
+
+Validation is declarative and collects every problem of a file in one pass, each as one line
+``studies/x.yaml: params.lr.low: must be > 0 when log is true (got 0)``. Structure (types, unknown
+fields) is checked by the pydantic models; the cross-field rules live in one table per model below.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from automl.errors import Problem, StudyFileError
+
+Scalar = str | int | float | bool | None
+
+
+class ParamSpec(BaseModel):
+    """One searched hyperparameter; maps to exactly one Optuna distribution."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["float", "int", "categorical"] = Field(description="float | int | categorical")
+    low: float | None = Field(None, description="lower bound (float/int)")
+    high: float | None = Field(None, description="upper bound, inclusive (float/int)")
+    log: bool = Field(False, description="sample on a log scale (low must be > 0)")
+    step: float | None = Field(None, description="discretization step (float/int); not with log")
+    choices: list[Scalar] | None = Field(None, description="the values of a categorical parameter")
+    when: dict[str, Scalar | list[Scalar]] | None = Field(
+        None, description="sample only when another parameter has this value (or one of these values)"
+    )
+
+
+class DataSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description=".csv, .parquet (or .jsonl for language-model trainers), relative to the study file")
+    target: str | None = Field(None, description="the column to predict (tabular trainers)")
+    task: Literal["regression", "binary", "multiclass"] | None = Field(None, description="inferred when omitted")
+    valid_size: float = Field(0.2, description="fraction scored by the objective")
+    test_size: float = Field(0.2, description="fraction scored once for the best trial (0 = none)")
+    seed: int = Field(0, description="split seed; classification splits are stratified")
+
+
+class StudySpec(BaseModel):
+    """A whole study file. ``source`` (where it was read from) is set by :func:`load`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="the Optuna study name; default: the file's stem")
+    storage: str | None = Field(None, description="storage URL; default: sqlite <name>.db beside the study file")
+    data: DataSpec
+    model: str = Field(description="the trainer, e.g. lightgbm or mlp")
+    metric: str | list[str] | None = Field(None, description="a metric name, or a list for multi-objective")
+    trials: int = Field(description="total number of finished trials the study holds when done")
+    timeout: float | None = Field(None, description="seconds for one invocation")
+    seed: int | None = Field(None, description="sampler seed")
+    sampler: str | dict[str, Any] | None = Field(None, description="a name, or {name: ..., <options>}")
+    pruner: str | dict[str, Any] | None = Field(None, description="a name, or {name: ..., <options>}; none = off")
+    params: dict[str, ParamSpec] | None = Field(None, description="the search space; default: the trainer's")
+    fixed: dict[str, Any] = Field(default_factory=dict, description="passed to the trainer as is")
+    max_failures: int = Field(10, description="stop after this many failed trials in a row")
+
+    # Not part of the file: where it came from (for relative paths and messages).
+    source: str | None = Field(None, exclude=True, json_schema_extra={"readOnly": True})
+
+    # -- derived ---------------------------------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.source).resolve().parent if self.source else Path.cwd()
+
+    @property
+    def study_name(self) -> str:
+        return self.name or (Path(self.source).stem if self.source else "automl-study")
+
+    @property
+    def data_path(self) -> Path:
+        p = Path(self.data.path)
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def metrics(self) -> list[str] | None:
+        if self.metric is None:
+            return None
+        return [self.metric] if isinstance(self.metric, str) else list(self.metric)
+
+    @property
+    def label(self) -> str:
+        return self.source or "<study>"
+
+
+TOP_FIELDS = [n for n in StudySpec.model_fields if n != "source"]
+FIELDS_AT = {"": TOP_FIELDS, "data": list(DataSpec.model_fields), "params.*": list(ParamSpec.model_fields)}
+
+
+def suggest(name: str, options: list[str] | tuple[str, ...]) -> str:
+    """' (did you mean 'x'?)' for a close match, else a list of the valid options."""
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; valid: {', '.join(str(o) for o in options)}"
+
+
+def _fmt(v: Any) -> str:
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+# -- cross-field rules of a parameter: (applies, message) -------------------------------------------
+def param_problems(name: str, raw: Any, all_params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rules pydantic's types cannot express. Returns (field, message) pairs."""
+    out: list[tuple[str, str]] = []
+    if not isinstance(raw, dict):
+        return out
+    t = raw.get("type")
+    low, high, step, log = raw.get("low"), raw.get("high"), raw.get("step"), raw.get("log", False)
+
+    def num(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if t in ("float", "int"):
+        for f in ("low", "high"):
+            if raw.get(f) is None:
+                out.append((f, f"required for type {t}"))
+        if raw.get("choices") is not None:
+            out.append(("choices", f"only for type categorical (this parameter is {t}); remove it"))
+        if num(low) and num(high) and low > high:
+            out.append(("low", f"must be <= high (got low {_fmt(low)} > high {_fmt(high)})"))
+        if log is True and num(low) and low <= 0:
+            out.append(("low", f"must be > 0 when log is true (got {_fmt(low)})"))
+        if num(step) and step <= 0:
+            out.append(("step", f"must be > 0 (got {_fmt(step)})"))
+        if log is True and step is not None:
+            out.append(("step", "cannot be combined with log: true; drop one of them"))
+        if t == "int":
+            for f in ("low", "high", "step"):
+                v = raw.get(f)
+                if num(v) and not float(v).is_integer():
+                    out.append((f, f"must be a whole number for type int (got {_fmt(v)})"))
+        for f in ("low", "high", "step"):
+            v = raw.get(f)
+            if num(v) and not math.isfinite(v):
+                out.append((f, f"must be finite (got {_fmt(v)})"))
+    elif t == "categorical":
+        ch = raw.get("choices")
+        if ch is None:
+            out.append(("choices", "required for type categorical: a non-empty list of values"))
+        elif isinstance(ch, list) and len(ch) == 0:
+            out.append(("choices", "must not be empty; list at least one value"))
+        elif isinstance(ch, list) and len(set(map(repr, ch))) != len(ch):
+            out.append(("choices", f"must not repeat a value (got {ch})"))
+        for f in ("low", "high", "step"):
+            if raw.get(f) is not None:
+                out.append((f, f"only for types float and int (this parameter is categorical); remove it"))
+        if log is True:
+            out.append(("log", "only for types float and int; remove it"))
+    when = raw.get("when")
+    if isinstance(when, dict):
+        if not when:
+            out.append(("when", "must name at least one parameter, e.g. {boosting: dart}"))
+        for other, value in when.items():
+            if other == name:
+                out.append((f"when.{other}", "a parameter cannot depend on itself"))
+            elif other not in all_params:
+                out.append((f"when.{other}", "names an unknown parameter" + suggest(other, list(all_params))))
+            else:
+                o = all_params[other]
+                if isinstance(o, dict) and o.get("type") == "categorical" and isinstance(o.get("choices"), list):
+                    wanted = value if isinstance(value, list) else [value]
+                    for w in wanted:
+                        if w not in o["choices"]:
+                            out.append(
+                                (f"when.{other}", f"{_fmt(w)} is not one of {other}'s choices {o['choices']}")
+                            )
+    return out
+
+
+def _cycles(params: dict[str, Any]) -> list[tuple[str, str]]:
+    deps = {n: list((p.get("when") or {}).keys()) if isinstance(p, dict) and isinstance(p.get("when"), dict) else []
+            for n, p in params.items()}
+    out = []
+    for start in deps:
+        seen, stack = set(), list(deps[start])
+        while stack:
+            n = stack.pop()
+            if n == start:
+                out.append((f"params.{start}.when", "conditions form a cycle; one parameter must be unconditional"))
+                break
+            if n in seen or n not in deps:
+                continue
+            seen.add(n)
+            stack.extend(deps[n])
+    return out
+
+
+def _pydantic_problems(err: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for e in err.errors():
+        loc = [str(x) for x in e["loc"]]
+        field = ".".join(loc)
+        if e["type"] == "extra_forbidden":
+            parent = loc[:-1]
+            key = "" if not parent else ("params.*" if parent[0] == "params" and len(parent) == 2 else parent[0])
+            options = FIELDS_AT.get(key, [])
+            out.append((field, "unknown field" + (suggest(loc[-1], options) if options else "")))
+            continue
+        if e["type"] == "missing":
+            out.append((field, "required field is missing"))
+            continue
+        # Drop union-member suffixes such as 'str' / 'dict[str,any]' from the location.
+        while loc and ("[" in loc[-1] or loc[-1] in ("str", "int", "float", "bool", "list", "dict", "none")):
+            loc = loc[:-1]
+            field = ".".join(loc)
+        msg = e["msg"]
+        if e["type"] == "literal_error" and "expected" in e.get("ctx", {}):
+            expected = e["ctx"]["expected"]
+            msg = f"must be one of {expected}" + suggest(e["input"], [x.strip(" '") for x in expected.replace(" or ", ",").split(",")])
+        out.append((field, f"{msg[0].lower() + msg[1:]} (got {_fmt(e.get('input'))})"))
+    # De-duplicate (unions report once per member).
+    seen, uniq = set(), []
+    for p in out:
+        if p not in seen:
+            seen.add(p)
+            uniq.append(p)
+    return uniq
+
+
+def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    trials = raw.get("trials")
+    if isinstance(trials, bool) or (trials is not None and not isinstance(trials, int)):
+        out.append(("trials", f"must be a positive whole number (got {_fmt(trials)})"))
+    elif isinstance(trials, int) and trials <= 0:
+        out.append(("trials", f"must be a positive whole number (got {trials})"))
+    timeout = raw.get("timeout")
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout <= 0:
+        out.append(("timeout", f"must be > 0 seconds (got {timeout})"))
+    mf = raw.get("max_failures")
+    if isinstance(mf, int) and not isinstance(mf, bool) and mf <= 0:
+        out.append(("max_failures", f"must be a positive whole number (got {mf})"))
+    data = raw.get("data")
+    if isinstance(data, dict):
+        vs, ts = data.get("valid_size", 0.2), data.get("test_size", 0.2)
+        if isinstance(vs, (int, float)) and not 0 < vs < 1:
+            out.append(("data.valid_size", f"must be a fraction between 0 and 1 (got {vs})"))
+        if isinstance(ts, (int, float)) and not 0 <= ts < 1:
+            out.append(("data.test_size", f"must be a fraction in [0, 1) (got {ts})"))
+        if isinstance(vs, (int, float)) and isinstance(ts, (int, float)) and 0 < vs < 1 and 0 <= ts < 1 and vs + ts >= 1:
+            out.append(("data.valid_size", f"valid_size + test_size must be < 1 to leave training rows (got {vs} + {ts})"))
+    metric = raw.get("metric")
+    if isinstance(metric, list):
+        if not metric:
+            out.append(("metric", "must not be an empty list"))
+        elif len(set(map(str, metric))) != len(metric):
+            out.append(("metric", f"lists a metric twice (got {metric})"))
+    for key in ("sampler", "pruner"):
+        v = raw.get(key)
+        if isinstance(v, dict) and "name" not in v:
+            out.append((key, f"needs a name, e.g. {{name: {'tpe' if key == 'sampler' else 'median'}, ...}}"))
+    params = raw.get("params")
+    if isinstance(params, dict):
+        if not params:
+            out.append(("params", "is empty; list at least one parameter, or omit params to use the trainer's defaults"))
+        for name, p in params.items():
+            if p is None:
+                out.append((f"params.{name}", "is empty; give at least a type, e.g. {type: float, low: 0, high: 1}"))
+                continue
+            for field, msg in param_problems(name, p, params):
+                out.append((f"params.{name}.{field}", msg))
+        out.extend(_cycles(params))
+        fixed = raw.get("fixed")
+        if isinstance(fixed, dict):
+            for n in params:
+                if n in fixed:
+                    out.append((f"fixed.{n}", f"is also in params; a parameter is either searched or fixed"))
+    return out
+
+
+def read_yaml(path: Path, label: str) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StudyFileError([Problem(label, "", "file not found; check the path")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise StudyFileError([Problem(label, "", f"cannot be read ({e.__class__.__name__}: {e})")]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "yaml"
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise StudyFileError([Problem(label, where, f"invalid YAML: {problem}; fix the syntax there")]) from None
+
+
+def parse(raw: Any, label: str) -> StudySpec:
+    """Validate a mapping (a parsed study file) into a StudySpec, collecting every problem."""
+    if raw is None:
+        raise StudyFileError([Problem(label, "", "file is empty; a study needs at least data, model and trials")])
+    if not isinstance(raw, dict):
+        raise StudyFileError(
+            [Problem(label, "", f"must be a mapping of fields (data, model, trials, ...), got {type(raw).__name__}")]
+        )
+    problems: list[tuple[str, str]] = []
+    spec = None
+    try:
+        spec = StudySpec.model_validate({k: v for k, v in raw.items() if k != "source"})
+    except ValidationError as err:
+        problems.extend(_pydantic_problems(err))
+    for p in _top_problems(raw):
+        if p not in problems and not any(q[0] == p[0] for q in problems if p[0] == "trials"):
+            problems.append(p)
+    if problems or spec is None:
+        raise StudyFileError([Problem(label, f, m) for f, m in problems])
+    spec.source = label
+    return spec
+
+
+def load(path: str | Path) -> StudySpec:
+    """Read and validate a study file (structure only; :func:`automl.validate.check` checks data and names)."""
+    path = Path(path)
+    raw = read_yaml(path, str(path))
+    spec = parse(raw, str(path))
+    return spec

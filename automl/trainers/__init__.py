@@ -1,0 +1,50 @@
+"""The trainer registry: built-in trainers plus plugins under the entry-point group ``automl.trainers``.
+
+Trainers are imported lazily, so a LightGBM study never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+BUILTIN: dict[str, str] = {
+    "lightgbm": "automl.trainers.lightgbm:LightGBMTrainer",
+    "mlp": "automl.trainers.mlp:MLPTrainer",
+    "causal-lm": "automl.trainers.causal_lm:CausalLMTrainer",
+    "lm-decode": "automl.trainers.lm_decode:LMDecodeTrainer",
+}
+ENTRY_POINT_GROUP = "automl.trainers"
+
+
+def _available_builtin() -> dict[str, str]:
+    out = {}
+    for name, target in BUILTIN.items():
+        module = target.split(":")[0]
+        if importlib.util.find_spec(module) is not None:
+            out[name] = target
+    return out
+
+
+def registry() -> dict[str, Any]:
+    """name -> 'module:attr' string (built-in) or EntryPoint (plugin)."""
+    table: dict[str, Any] = dict(_available_builtin())
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        table.setdefault(ep.name, ep)
+    return table
+
+
+def names() -> list[str]:
+    return list(registry())
+
+
+def get(name: str) -> Any:
+    """An instance of the trainer registered under ``name`` (KeyError if none)."""
+    target = registry()[name]
+    if isinstance(target, str):
+        module, attr = target.split(":")
+        obj = getattr(importlib.import_module(module), attr)
+    else:
+        obj = target.load()
+    return obj() if isinstance(obj, type) else obj

@@ -1,0 +1,151 @@
+"""LightGBM trainer: LightGBM's own parameter names (and aliases), plus num_boost_round,
+early_stopping_rounds and report_every. Reports the validation metric to the pruner from a callback."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any, Iterable
+
+import numpy as np
+
+from automl.metrics import BINARY, MULTICLASS, Metric
+from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
+
+#: Our own keys, consumed here and not passed to LightGBM.
+EXTRA = {
+    "num_boost_round": 1000,
+    "early_stopping_rounds": 50,
+    "report_every": None,  # None: about 100 reports per fit at most, see _report_every
+}
+
+# Our metric name -> (LightGBM metric per task, transform of LightGBM's number into ours)
+NATIVE = {
+    "rmse": ({"regression": "rmse"}, None),
+    "mae": ({"regression": "l1"}, None),
+    "logloss": ({BINARY: "binary_logloss", MULTICLASS: "multi_logloss"}, None),
+    "auc": ({BINARY: "auc"}, None),
+    "accuracy": ({BINARY: "binary_error", MULTICLASS: "multi_error"}, lambda v: 1.0 - v),
+}
+
+
+@lru_cache(maxsize=1)
+def known_params() -> frozenset[str]:
+    """Every LightGBM parameter name and alias, as the installed library reports them."""
+    from lightgbm.basic import _ConfigAliases
+
+    names: set[str] = set()
+    for main, aliases in _ConfigAliases._get_all_param_aliases().items():
+        names.add(main)
+        names.update(aliases)
+    return frozenset(names)
+
+
+class Model:
+    """A Booster and the iteration to predict with."""
+
+    def __init__(self, booster: Any, best_iteration: int):
+        self.booster = booster
+        self.best_iteration = best_iteration
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.booster.predict(X, num_iteration=self.best_iteration or None)
+
+
+def _report_every(num_boost_round: int) -> int:
+    # One trial.report on SQLite costs milliseconds; reporting every round of a 1,000-round fit would
+    # cost seconds. ~100 reports per fit keep the overhead small while pruners see the whole curve.
+    return max(1, num_boost_round // 100)
+
+
+class LightGBMTrainer(TabularTrainer):
+    name = "lightgbm"
+    description = "gradient-boosted trees (LightGBM); accepts LightGBM's parameter names and aliases"
+
+    def default_space(self, task: str) -> dict[str, dict[str, Any]]:
+        return {
+            "learning_rate": {"type": "float", "low": 0.01, "high": 0.3, "log": True},
+            "num_leaves": {"type": "int", "low": 4, "high": 256, "log": True},
+            "min_child_samples": {"type": "int", "low": 2, "high": 100, "log": True},
+            "feature_fraction": {"type": "float", "low": 0.4, "high": 1.0},
+            "bagging_fraction": {"type": "float", "low": 0.4, "high": 1.0},
+            "lambda_l1": {"type": "float", "low": 1e-8, "high": 10.0, "log": True},
+            "lambda_l2": {"type": "float", "low": 1e-8, "high": 10.0, "log": True},
+        }
+
+    def default_fixed(self, task: str) -> dict[str, Any]:
+        return {"bagging_freq": 1}
+
+    def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
+        from automl.studyfile import suggest
+
+        known = known_params() | set(EXTRA)
+        return [
+            (n, f"is not a LightGBM parameter or alias" + suggest(n, sorted(known)))
+            for n in names
+            if n not in known
+        ]
+
+    def lgb_params(self, params: dict[str, Any], data: Any, ctx: FitContext) -> dict[str, Any]:
+        p = {k: v for k, v in params.items() if k not in EXTRA}
+        objective = {"regression": "regression", BINARY: "binary", MULTICLASS: "multiclass"}[data.task]
+        p.setdefault("objective", objective)
+        if data.task == MULTICLASS:
+            p.setdefault("num_class", data.n_classes)
+        p.setdefault("verbosity", -1)
+        p.setdefault("num_threads", ctx.threads)
+        p.setdefault("seed", ctx.seed)
+        p.setdefault("deterministic", True)
+        p.setdefault("force_col_wise", True)
+        p["feature_pre_filter"] = False  # lets min_data_in_leaf vary across trials on one Dataset
+        native = NATIVE.get(ctx.metric.name, ({}, None))[0].get(data.task)
+        p["metric"] = native if native else "None"
+        return p
+
+    def fit(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext) -> FitResult:
+        import lightgbm as lgb
+
+        extra = {k: params.get(k, v) for k, v in EXTRA.items()}
+        rounds = int(extra["num_boost_round"])
+        every = int(extra["report_every"] or _report_every(rounds))
+        p = self.lgb_params(params, data, ctx)
+        metric: Metric = ctx.metric
+        transform = NATIVE.get(metric.name, (None, None))[1]
+        feval = None
+        if p["metric"] == "None":
+            task = data.task
+
+            def feval(preds, ds):  # noqa: ANN001 - LightGBM's callback signature
+                return metric.name, metric.score(task, ds.get_label(), preds), metric.greater_is_better
+
+        def to_ours(v: float) -> float:
+            return transform(v) if transform else v
+
+        def pruning_callback(env: Any) -> None:
+            step = env.iteration + 1
+            if step % every and step != env.end_iteration:
+                return
+            for dataset, _name, value, _hib, *_ in env.evaluation_result_list:
+                if dataset == "valid":
+                    report(step, float(to_ours(value)))
+                    return
+
+        pruning_callback.order = 25  # after record_evaluation, before early stopping (order 30)
+        train = lgb.Dataset(data.train.X, data.train.y, params={"verbosity": -1}, free_raw_data=False)
+        valid = lgb.Dataset(data.valid.X, data.valid.y, reference=train, free_raw_data=False)
+        callbacks = [pruning_callback]
+        esr = extra["early_stopping_rounds"]
+        boosting = next((p[k] for k in ("boosting", "boosting_type", "boost") if k in p), "gbdt")
+        if esr and boosting != "dart":  # LightGBM cannot early-stop dart (it rewrites earlier trees)
+            callbacks.append(lgb.early_stopping(int(esr), first_metric_only=True, verbose=False))
+        t0 = time.perf_counter()
+        booster = lgb.train(
+            p, train, num_boost_round=rounds, valid_sets=[valid], valid_names=["valid"],
+            feval=feval, callbacks=callbacks,
+        )
+        best = booster.best_iteration or booster.current_iteration()
+        return FitResult(
+            Model(booster, best),
+            info={"best_iteration": int(best), "rounds_trained": int(booster.current_iteration()),
+                  "fit_seconds": round(time.perf_counter() - t0, 4)},
+        )

@@ -1,0 +1,80 @@
+"""Shared test helpers: tiny data sets and a study-file factory (like Optuna's testing/ package)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+STUDIES = REPO / "studies"
+
+
+def make_regression_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    y = 3 * x1 - 2 * x2 + (color == "red") * 1.5 + rng.normal(scale=0.3, size=n)
+    return pd.DataFrame({"x1": x1, "x2": x2, "color": color, "y": y})
+
+
+def make_classification_frame(n: int = 240, classes: int = 2, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    logits = X @ rng.normal(size=(3, classes))
+    labels = np.array([f"c{i}" for i in range(classes)])[logits.argmax(axis=1)]
+    return pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "label": labels})
+
+
+@pytest.fixture
+def regression_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "reg.csv"
+    make_regression_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def binary_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "bin.csv"
+    make_classification_frame(classes=2).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def multiclass_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "multi.csv"
+    make_classification_frame(classes=3).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def study_file(tmp_path: Path, regression_csv: Path) -> Callable[..., Path]:
+    """Write a study file; keyword arguments override a small, fast LightGBM regression study."""
+
+    def make(name: str = "study.yaml", **overrides: Any) -> Path:
+        doc: dict[str, Any] = {
+            "data": {"path": str(regression_csv.name), "target": "y"},
+            "model": "lightgbm",
+            "metric": "rmse",
+            "trials": 4,
+            "seed": 0,
+            "params": {
+                "learning_rate": {"type": "float", "low": 0.05, "high": 0.3, "log": True},
+                "num_leaves": {"type": "int", "low": 4, "high": 16},
+            },
+            "fixed": {"num_boost_round": 30, "min_child_samples": 5},
+        }
+        for k, v in overrides.items():
+            if v is None:
+                doc.pop(k, None)
+            else:
+                doc[k] = v
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        return path
+
+    return make
