@@ -15,6 +15,12 @@ __all__ = [
     "run_study",
     "open_study",
     "write_report",
+    "make_objective",
+    "search_space",
+    "export_study",
+    "predict",
+    "list_trainers",
+    "study_schema",
     "__version__",
 ]
 

@@ -40,11 +40,12 @@ def run_study_outcome(
     storage: str | None = None,
     force: bool = False,
     progress: bool = False,
+    jobs: int = 1,
 ) -> runner.RunOutcome:
     spec = _spec(path_or_spec)
     prepared = runner.prepare(spec)
     url = storage_mod.resolve_url(storage, spec)
-    outcome = runner.run(prepared, url, trials=trials, timeout=timeout, force=force, progress=progress)
+    outcome = runner.run(prepared, url, trials=trials, timeout=timeout, force=force, progress=progress, jobs=jobs)
     outcome.url = url
     outcome.finished = storage_mod.count_finished(outcome.study)
     return outcome
@@ -53,7 +54,7 @@ def run_study_outcome(
 def run_study(path_or_spec: str | Path | StudySpec | dict, **overrides: Any) -> optuna.Study:
     """Create or resume a study and run it to its budget; returns the Optuna study.
 
-    ``overrides``: trials, timeout, storage, force, progress.
+    ``overrides``: trials, timeout, storage, force, progress, jobs (worker processes).
     """
     return run_study_outcome(path_or_spec, **overrides).study
 
@@ -73,11 +74,11 @@ def default_report_path(name: str) -> Path:
     return REPORTS_DIR / f"{name}.html"
 
 
-def write_report(study: optuna.Study, path: str | Path | None = None) -> Path:
-    """Write the self-contained HTML report of any Optuna study."""
+def write_report(study: optuna.Study, path: str | Path | None = None, *, importance: str = "pedanova") -> Path:
+    """Write the self-contained HTML report of any Optuna study (importance: ``pedanova`` or ``fanova``)."""
     from automl.report import write_report as _write
 
-    return _write(study, path or default_report_path(study.study_name))
+    return _write(study, path or default_report_path(study.study_name), importance=importance)
 
 
 def _metric_names(study: optuna.Study) -> list[str]:
@@ -150,3 +151,52 @@ def list_studies(storage: str | None) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# -- using a study's results and plugging automl into Optuna (automl/export.py, automl/plugins.py) ---------
+def make_objective(path_or_spec: str | Path | StudySpec | dict, **kwargs: Any) -> Any:
+    """``objective(trial) -> float`` for a plain Optuna ``study.optimize``: the study file's trainer, data,
+    space, pruning and user attributes. ``objective.directions`` is what ``optuna.create_study`` needs."""
+    from automl.plugins import Objective
+
+    return Objective(prepare_study(path_or_spec), **kwargs)
+
+
+def search_space(path_or_spec: str | Path | StudySpec | dict) -> dict[str, Any]:
+    """The study file's search space as ``{name: optuna BaseDistribution}`` (the trainer's default if none)."""
+    from automl import space
+
+    return space.distributions(runner.prepare(_spec(path_or_spec), load_data=False).params)
+
+
+def export_study(path_or_spec: str | Path | StudySpec | dict, out_dir: str | Path, **kwargs: Any) -> Any:
+    """Retrain the best trial on train+valid, score it on test, write model + params + manifest to ``out_dir``.
+
+    ``kwargs``: storage, trial (a trial number), test_rows (also write the test split's rows as CSV).
+    """
+    from automl import export
+
+    return export.export(_spec(path_or_spec), out_dir, **kwargs)
+
+
+def predict(export_dir: str | Path, data: str | Path | Any) -> Any:
+    """Predictions (a DataFrame) of an exported model for a CSV/Parquet file or a DataFrame."""
+    from automl import export
+
+    if isinstance(data, (str, Path)):
+        return export.predict_file(export_dir, data).predictions
+    return export.predict_frame(export.load(export_dir), data)
+
+
+def list_trainers() -> list[dict[str, Any]]:
+    """Installed trainers (built in and plugins) with their description, tasks and metrics."""
+    from automl.plugins import installed
+
+    return installed()
+
+
+def study_schema() -> dict[str, Any]:
+    """The JSON Schema of a study file."""
+    from automl.schema import study_schema as _schema
+
+    return _schema()

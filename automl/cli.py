@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -28,7 +29,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         from automl.errors import AutomlError, StudyFileError
 
         try:
-            return fn(*args, **kwargs)
+            with _automl_warnings():
+                return fn(*args, **kwargs)
         except StudyFileError as e:
             for p in e.problems:
                 typer.echo(str(p), err=True)
@@ -58,13 +60,16 @@ def run(
     report: bool = typer.Option(False, "--report", help="Write the HTML report under reports/ at the end."),
     report_path: Optional[Path] = typer.Option(None, "--report-path", help="Where --report writes (default reports/<name>.html)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes sharing the study (each gets cores/N threads); run the same command on other machines to add more."),
 ) -> None:
     """Create or resume a study and top it up to its budget of finished trials."""
     from automl import api
     from automl.storage import mask
 
-    outcome = api.run_study_outcome(study_file, trials=trials, timeout=timeout, storage=storage, force=force, progress=progress)
+    outcome = api.run_study_outcome(study_file, trials=trials, timeout=timeout, storage=storage, force=force, progress=progress, jobs=jobs)
     study = outcome.study
+    for line in outcome.died:
+        typer.echo(f"warning: {line}; its trial was failed and its parameters retried", err=True)
     if outcome.recovered:
         typer.echo(f"recovered trials left running by a dead process: {outcome.recovered} (their parameters are retried)")
     typer.echo(f"study {study.study_name!r} in {mask(outcome.url)}: {outcome.added} trials added, {outcome.finished} finished ({outcome.stopped_by})")
@@ -170,6 +175,7 @@ def report(
     storage: Optional[str] = StorageOpt,
     study_name: Optional[str] = typer.Option(None, "--study", help="Study name (for any Optuna study in --storage)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default reports/<name>.html)."),
+    importance: str = typer.Option("pedanova", "--importance", help="Importance evaluator: pedanova (Optuna's default) or fanova."),
 ) -> None:
     """Write the self-contained HTML report of a study."""
     from automl import api
@@ -178,8 +184,89 @@ def report(
         typer.echo("error: give a study file, or --storage URL and --study NAME", err=True)
         raise typer.Exit(2)
     study = api.open_study(study_file, storage=storage, study_name=study_name)
-    path = api.write_report(study, output or api.default_report_path(study.study_name))
+    path = api.write_report(study, output or api.default_report_path(study.study_name), importance=importance)
     typer.echo(f"report: {path}")
+
+
+@app.command()
+@handle_errors
+def export(
+    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The directory to write (created if needed)."),
+    storage: Optional[str] = StorageOpt,
+    trial: Optional[int] = typer.Option(None, "--trial", help="Export this trial number instead of the best."),
+    test_rows: bool = typer.Option(False, "--test-rows", help="Also write the held-back test rows as test_rows.csv."),
+) -> None:
+    """Retrain the best trial on train+valid, score it once on test, write model, params and manifest."""
+    from automl import api
+
+    done = api.export_study(study_file, output, storage=storage, trial=trial, test_rows=test_rows)
+    scores = ", ".join(f"{k}={_fmt_value(v)}" for k, v in done.test_scores.items()) or "no test split"
+    typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores})")
+
+
+@app.command()
+@handle_errors
+def predict(
+    export_dir: Path = typer.Argument(..., help="A directory written by `automl export`."),
+    data: Path = typer.Argument(..., help="Rows to predict (.csv or .parquet); a target column is scored."),
+    output: Path = typer.Option(..., "-o", "--output", help="The predictions CSV to write."),
+) -> None:
+    """Predict with an exported model: original labels (and one probability column per class)."""
+    from automl.export import predict_file
+
+    done = predict_file(export_dir, data, output)
+    typer.echo(f"{len(done.predictions)} predictions written to {output}")
+    if done.scores:
+        typer.echo("score on the given target: " + ", ".join(f"{k}={_fmt_value(v)}" for k, v in done.scores.items()))
+
+
+@app.command("trainers")
+@handle_errors
+def trainers_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The installed trainers (built in and plugins) with their tasks and metrics."""
+    from automl import api
+
+    rows = api.list_trainers()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['name']}  ({r['origin']})")
+        if "error" in r:
+            typer.echo(f"  cannot be loaded: {r['error']}")
+            continue
+        typer.echo(f"  {r['description']}")
+        typer.echo(f"  tasks: {', '.join(r['tasks'])}")
+        typer.echo(f"  metrics: {', '.join(r['metrics'])}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a study file (automl schema > studies/study.schema.json)."""
+    from automl.schema import dumps
+
+    typer.echo(dumps(), nl=False)
+
+
+@contextlib.contextmanager
+def _automl_warnings() -> Any:
+    """Print automl's own warnings as one `warning: ...` line on stderr (others as Python prints them)."""
+    import warnings
+
+    from automl.errors import AutomlWarning
+
+    with warnings.catch_warnings():
+        default = warnings.showwarning
+
+        def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+            if issubclass(category, AutomlWarning):
+                typer.echo(f"warning: {message}", err=True)
+            else:
+                default(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 def main() -> None:  # console script

@@ -56,3 +56,17 @@ class TooManyFailuresError(AutomlError):
 
 class TrialFailed(Exception):
     """Raised inside a trial to fail it with a reason (e.g. NaN loss); the study goes on."""
+
+
+class AutomlWarning(UserWarning):
+    """Something the user should know that does not stop the command; the CLI prints it as one line."""
+
+
+class DataChangedWarning(AutomlWarning):
+    """Resuming a study whose data file changed since the study was created."""
+
+
+class ReportError(AutomlError):
+    """A report option that cannot be honoured (e.g. an unknown importance evaluator)."""
+
+    exit_code = 2

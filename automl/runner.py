@@ -4,16 +4,22 @@ exact budget, timeout, stale-trial recovery, progress, and the best trial's test
 from __future__ import annotations
 
 import math
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
-from automl import samplers, space, storage as storage_mod, trainers
-from automl.errors import DataError, Problem, SearchSpaceChangedError, StorageError, StudyFileError, TooManyFailuresError
+from automl import manifest, samplers, space, trainers
+from automl import storage as storage_mod
+from automl.errors import (
+    DataError,
+    Problem,
+    SearchSpaceChangedError,
+    StorageError,
+    StudyFileError,
+)
 from automl.studyfile import ParamSpec, StudySpec, param_problems, suggest
 
 SPACE_ATTR = "automl:space"
@@ -112,7 +118,9 @@ def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
 
 
 def workers_threads(jobs: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+    from automl.parallel import threads_per_worker
+
+    return threads_per_worker(jobs)
 
 
 def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: int | None = None) -> optuna.Study:
@@ -126,6 +134,12 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
     name = spec.study_name
     if name in storage_mod.study_names(storage):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+        base_seed = spec.seed if seed is None else seed
+        if base_seed is not None and study.trials:
+            # A resumed run must not replay the first run's random draws: derive the seed from the history.
+            study.sampler = samplers.make_sampler(
+                spec.sampler, seed=base_seed + len(study.trials), n_objectives=n_obj, grid=prepared.grid
+            )
         stored_dirs = [d.name.lower() for d in study.directions]
         if stored_dirs != prepared.directions:
             raise SearchSpaceChangedError(
@@ -142,6 +156,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
                 )
         if force or stored is None:
             study.set_user_attr(SPACE_ATTR, fp)
+        manifest.on_resume(study, prepared)  # warns if the data file changed; records this run's manifest
         return study
     study = optuna.create_study(
         storage=storage, study_name=name, directions=prepared.directions, sampler=sampler, pruner=pruner,
@@ -165,6 +180,7 @@ def study_attrs(prepared: Prepared) -> dict[str, Any]:
         "automl:data": str(spec.data.path),
         "automl:data_fingerprint": getattr(prepared.data, "fingerprint", ""),
         "automl:study_file": spec.model_dump(mode="json", exclude_none=True),
+        manifest.MANIFEST_ATTR: manifest.build(spec, prepared.data),
     }
 
 
@@ -175,6 +191,7 @@ class RunOutcome:
     recovered: list[int] = field(default_factory=list)
     stopped_by: str = "budget"
     test_scores: dict[int, dict[str, float]] = field(default_factory=dict)
+    died: list[str] = field(default_factory=list)  # worker processes killed while the run went on
 
 
 def budget_of(prepared: Prepared, trials: int | None) -> int:
@@ -193,70 +210,61 @@ def run(
     force: bool = False,
     progress: bool = True,
     on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+    jobs: int = 1,
 ) -> RunOutcome:
-    """Create or resume the study and top it up to ``trials`` finished (complete or pruned) trials."""
-    from automl.objective import make_objective
+    """Create or resume the study and top it up to ``trials`` finished (complete or pruned) trials.
+
+    ``jobs`` > 1 runs that many worker processes (``automl.parallel``); each claims trial slots under a
+    lock shared with every other worker of the study, here or on other machines, so the total is exact.
+    """
+    from automl import parallel
 
     spec = prepared.spec
     budget = budget_of(prepared, trials)
     timeout = timeout if timeout is not None else spec.timeout
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if jobs > 1 and not parallel.shared_between_processes(url):
+        raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {url}")
     study = open_or_create(prepared, url, force=force)
     outcome = RunOutcome(study)
-    outcome.recovered = storage_mod.recover_stale_trials(study)
-    objective = make_objective(prepared, threads=workers_threads(1))
+    with parallel.claim_lock(study, url):
+        outcome.recovered = storage_mod.recover_stale_trials(study)
 
     bar = None
-    done = storage_mod.count_finished(study)
     if progress:
         from tqdm.auto import tqdm
 
+        done = storage_mod.count_finished(study)
         bar = tqdm(total=budget, initial=min(done, budget), desc=spec.study_name, unit="trial", dynamic_ncols=True)
-    start = time.monotonic()
-    failures = 0
+
+    def show(finished: int) -> None:
+        if bar is not None and (finished != bar.n or jobs == 1):
+            bar.n = min(finished, budget)
+            best = _best_text(study)
+            if best:
+                bar.set_postfix_str(best, refresh=False)
+            bar.refresh()
+
+    def after_trial(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        show(storage_mod.count_finished(st))
+        if on_trial is not None:
+            on_trial(st, trial)
+
     try:
-        while True:
-            done = storage_mod.count_finished(study)
-            if done >= budget:
-                outcome.stopped_by = "budget"
-                break
-            if timeout is not None and time.monotonic() - start >= timeout:
-                outcome.stopped_by = "timeout"
-                break
-            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
-            last = study.trials[-1] if study.trials else None
-            mine = _last_own_trial(study)
-            if mine is not None and mine.state == TrialState.FAIL:
-                failures += 1
-                if failures >= spec.max_failures:
-                    reason = mine.user_attrs.get("fail_reason", "see the trial's fail_reason")
-                    raise TooManyFailuresError(
-                        f"{spec.label}: stopped after {failures} failed trials in a row; last: {reason}"
-                    )
-            elif mine is not None:
-                failures = 0
-                outcome.added += 1
-            if bar is not None:
-                bar.n = min(storage_mod.count_finished(study), budget)
-                best = _best_text(study)
-                if best:
-                    bar.set_postfix_str(best, refresh=False)
-                bar.refresh()
-            if on_trial and last is not None:
-                on_trial(study, last)
+        if jobs > 1:
+            res = parallel.run_workers(prepared, study, url, jobs=jobs, budget=budget, timeout=timeout, progress=show)
+            outcome.died = res.died
+        else:
+            deadline = time.time() + timeout if timeout is not None else None
+            res = parallel.work(prepared, study, url, budget=budget, deadline=deadline,
+                                threads=parallel.threads_per_worker(1), after_trial=after_trial)
+        outcome.added, outcome.stopped_by = res.added, res.stopped_by
+        outcome.recovered += res.recovered
     finally:
         if bar is not None:
             bar.close()
     outcome.test_scores = record_test_scores(prepared, study)
     return outcome
-
-
-def _last_own_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    me = storage_mod.worker_id()
-    for t in reversed(study.get_trials(deepcopy=False)):
-        if t.user_attrs.get(storage_mod.WORKER_ATTR) == me and t.state != TrialState.RUNNING:
-            return t
-    return None
 
 
 def _best_text(study: optuna.Study) -> str:
@@ -292,7 +300,7 @@ def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int 
         ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=workers_threads(1), seed=prepared.spec.seed or 0)
         result = prepared.trainer.fit({**prepared.fixed, **t.params}, data, lambda *a, **k: None, ctx)
         values = prepared.trainer.evaluate(result, data, "test", prepared.metrics)
-        stored[t.number] = {m.name: float(v) for m, v in zip(prepared.metrics, values) if math.isfinite(v)}
+        stored[t.number] = {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=False) if math.isfinite(v)}
     keep = {t.number for t in best[:max_trials]}
     stored = {k: v for k, v in stored.items() if k in keep}
     study.set_user_attr(TEST_ATTR, {str(k): v for k, v in stored.items()})

@@ -9,11 +9,22 @@ import optuna
 
 from automl.studyfile import suggest
 
+class GridSampler(optuna.samplers.GridSampler):
+    """Optuna's GridSampler without its ``study.stop()`` once the grid is walked.
+
+    automl's runner caps the budget at the grid's size itself, and runs trials with ask/tell (to claim budget
+    slots atomically across workers), where ``study.stop()`` is an error outside ``study.optimize``.
+    """
+
+    def after_trial(self, study, trial, state, values):  # noqa: ANN001 - Optuna's signature
+        return None
+
+
 # name -> (Optuna class, short description)
 SAMPLERS: dict[str, tuple[Callable[..., optuna.samplers.BaseSampler], str]] = {
     "tpe": (optuna.samplers.TPESampler, "Tree-structured Parzen Estimator (default for one objective)"),
     "random": (optuna.samplers.RandomSampler, "independent uniform sampling"),
-    "grid": (optuna.samplers.GridSampler, "every combination of choices / stepped ranges"),
+    "grid": (GridSampler, "every combination of choices / stepped ranges"),
     "cmaes": (optuna.samplers.CmaEsSampler, "CMA evolution strategy (numeric params)"),
     "gp": (optuna.samplers.GPSampler, "Gaussian-process Bayesian optimization"),
     "qmc": (optuna.samplers.QMCSampler, "quasi-Monte Carlo (Sobol/Halton)"),

@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 import re
 import socket
+import warnings
 from pathlib import Path
 from typing import Any
-
-import warnings
 
 import optuna
 from optuna.trial import TrialState
@@ -28,6 +27,8 @@ MAX_RETRY = 3
 
 # Heartbeats are "experimental" in Optuna 5 but are the documented way to recover stale trials.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+# automl.parallel runs trials with ask/tell and keeps Optuna's heartbeat thread going itself.
+warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -73,7 +74,7 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
         if url.startswith("sqlite:"):
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            storage = optuna.storages.RDBStorage(
+            storage = _rdb(
                 url,
                 engine_kwargs={"connect_args": {"timeout": 60}},
                 heartbeat_interval=HEARTBEAT_INTERVAL,
@@ -82,9 +83,10 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
             )
             with storage.engine.connect() as conn:  # WAL lets readers and one writer work at once
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            _sqlite_synchronous_normal(storage.engine)
             return storage
         if url.startswith(("postgresql", "mysql")):
-            return optuna.storages.RDBStorage(
+            return _rdb(
                 url,
                 engine_kwargs={"pool_pre_ping": True, "pool_size": 2, "max_overflow": 4},
                 heartbeat_interval=HEARTBEAT_INTERVAL,
@@ -103,6 +105,38 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
     )
 
 
+def _sqlite_synchronous_normal(engine: Any) -> None:
+    """``synchronous=NORMAL`` on every connection: in WAL mode a commit then waits for no fsync (trial.report
+    was ~6 ms each). A killed process loses nothing; a power cut may lose the last commits, never the file."""
+    import sqlalchemy
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    sqlalchemy.event.listen(engine, "connect", on_connect)
+    engine.dispose()  # reopen pooled connections with the pragma
+
+
+def _rdb(url: str, **kwargs: Any) -> optuna.storages.RDBStorage:
+    """RDBStorage(url), tried again when another process is creating the same schema at the same moment
+    (several workers or machines starting on a new database)."""
+    import random
+    import time
+
+    import sqlalchemy.exc
+
+    for attempt in range(4):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError):
+            if attempt == 3:
+                raise
+            time.sleep(0.5 + random.random())
+    raise AssertionError("unreachable")
+
+
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
     return [s.study_name for s in storage.get_all_studies()]
 
@@ -118,11 +152,42 @@ def load_study(storage: optuna.storages.BaseStorage, name: str, url: str = "") -
         raise StorageError(f"no study named {name!r} in {mask(url)}{hint}") from None
 
 
+def count_states(study: optuna.Study) -> dict[TrialState, int]:
+    """How many trials of the study are in each state; one COUNT query on SQL storages."""
+    rdb = rdb_of(study._storage)
+    if rdb is not None:
+        import sqlalchemy
+
+        with rdb.engine.connect() as conn:
+            rows = conn.execute(
+                sqlalchemy.text("SELECT state, COUNT(*) FROM trials WHERE study_id = :sid GROUP BY state"),
+                {"sid": study._study_id},
+            ).all()
+        return {TrialState[str(getattr(state, "name", state))]: int(n) for state, n in rows}
+    counts: dict[TrialState, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state] = counts.get(t.state, 0) + 1
+    return counts
+
+
 def count_finished(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    counts = count_states(study)
+    return sum(counts.get(s, 0) for s in FINISHED)
+
+
+def rdb_of(storage: optuna.storages.BaseStorage) -> optuna.storages.RDBStorage | None:
+    """The RDBStorage behind ``storage`` (Optuna wraps it in a cache), else None."""
+    inner = getattr(storage, "_backend", storage)
+    return inner if isinstance(inner, optuna.storages.RDBStorage) else None
+
+
+def is_journal(storage: optuna.storages.BaseStorage) -> bool:
+    return isinstance(storage, optuna.storages.JournalStorage)
 
 
 WORKER_ATTR = "worker"
+#: Journal storages have no heartbeat table: workers write time.time() here every HEARTBEAT_INTERVAL s.
+HEARTBEAT_ATTR = "automl:heartbeat"
 
 
 def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -156,29 +221,70 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed child its parent has not reaped yet is a zombie: dead for our purpose
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
-def recover_stale_trials(study: optuna.Study) -> list[int]:
-    """Fail RUNNING trials whose worker process on this host is gone, and enqueue their parameters again.
+def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = None) -> list[int]:
+    """Fail RUNNING trials whose worker is gone, and enqueue their parameters again (see :func:`retry_trial`).
 
-    Trials of live workers (here or on other machines) are left alone; trials of dead workers on other
-    machines are failed by the RDB storage's heartbeat after its grace period.
+    A trial is stale when its worker ran on this host and that process is dead (found at once), or when its
+    heartbeat is older than the grace period: Optuna's heartbeat table on SQL storages, the trial's
+    ``automl:heartbeat`` system attribute (written by ``automl.parallel``) on journal storages. A trial whose
+    worker is alive on this host is never failed, whatever its heartbeat says. Call it under the study's claim
+    lock (``automl.parallel.claim_lock``) so a freed slot goes to the retry, not to a new trial.
     """
+    import time
+
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    grace = GRACE_PERIOD if grace_period is None else grace_period
+    storage = study._storage
     host = socket.gethostname()
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if not running:
+        return []
+    stale_ids: set[int] | None = None
+    if is_heartbeat_enabled(storage):
+        stale_ids = set(storage._get_stale_trial_ids(study._study_id))
+    now = time.time()
     recovered = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        w = t.user_attrs.get(WORKER_ATTR, "")
-        h, _, pid = str(w).rpartition(":")
-        if h != host or not pid.isdigit() or _alive(int(pid)):
-            continue
-        storage = study._storage
-        try:
-            storage.set_trial_user_attr(t._trial_id, "fail_reason", f"worker {w} died while the trial ran")
-            if not storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+    for t in running:
+        w = str(t.user_attrs.get(WORKER_ATTR, ""))
+        h, _, pid = w.rpartition(":")
+        if h == host and pid.isdigit():
+            if _alive(int(pid)):
                 continue
-        except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
-            continue  # someone else finished or failed it first
-        retry_trial(study, storage.get_trial(t._trial_id))
-        recovered.append(t.number)
+            reason = f"worker {w} died while the trial ran"
+        elif stale_ids is not None:
+            if t._trial_id not in stale_ids:
+                continue
+            reason = f"no heartbeat from worker {w or '?'} for more than {grace:g} s"
+        elif is_journal(storage):
+            last = t.system_attrs.get(HEARTBEAT_ATTR)
+            if last is None:
+                last = t.datetime_start.timestamp() if t.datetime_start else now
+            if now - float(last) <= grace:
+                continue
+            reason = f"no heartbeat from worker {w or '?'} for {now - float(last):.0f} s"
+        else:
+            continue
+        if fail_and_retry(study, t, reason):
+            recovered.append(t.number)
     return recovered
+
+
+def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> bool:
+    """Fail a RUNNING trial with ``reason`` and enqueue its parameters again; False if it had finished."""
+    storage = study._storage
+    try:
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+            return False
+    except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
+        return False  # its worker (or another reaper) finished or failed it first
+    retry_trial(study, storage.get_trial(trial._trial_id))
+    return True

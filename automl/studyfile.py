@@ -324,5 +324,13 @@ def load(path: str | Path) -> StudySpec:
     """Read and validate a study file (structure only; :func:`automl.validate.check` checks data and names)."""
     path = Path(path)
     raw = read_yaml(path, str(path))
-    spec = parse(raw, str(path))
-    return spec
+    try:
+        return parse(raw, str(path))
+    except StudyFileError as err:
+        if isinstance(raw, dict):
+            from automl.checks import raw_problems
+
+            extra = [p for p in raw_problems(raw, str(path), path.resolve().parent) if p not in err.problems]
+            if extra:
+                raise StudyFileError(err.problems + extra) from None
+        raise

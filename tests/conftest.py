@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
+# A throw-away PostgreSQL cluster (session) and a fresh database per test; see tests/pg.py.
+from pg import postgres_server, postgres_url  # noqa: E402, F401
+
 REPO = Path(__file__).resolve().parents[1]
 STUDIES = REPO / "studies"
 
@@ -66,7 +69,7 @@ def study_file(tmp_path: Path, regression_csv: Path) -> Callable[..., Path]:
                 "learning_rate": {"type": "float", "low": 0.05, "high": 0.3, "log": True},
                 "num_leaves": {"type": "int", "low": 4, "high": 16},
             },
-            "fixed": {"num_boost_round": 30, "min_child_samples": 5},
+            "fixed": {"num_boost_round": 30, "min_child_samples": 5, "num_threads": 1},
         }
         for k, v in overrides.items():
             if v is None:

@@ -104,6 +104,19 @@ class TabularTrainer:
         pred = self.predict(result, part.X)
         return [m.score(data.task, part.y, pred) for m in metrics]
 
+    # -- export hooks (automl export / predict, see automl/export.py) ------------------------------
+    def final_params(self, params: dict[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters of the refit on train+valid, from the trial's (e.g. its best iteration)."""
+        return dict(params)
+
+    def save_model(self, result: FitResult, directory: Any) -> None:
+        """Write ``result`` into ``directory`` (a pathlib.Path that exists) in the framework's format."""
+        raise NotImplementedError(f"trainer {self.name!r} cannot save models")
+
+    def load_model(self, directory: Any) -> FitResult:
+        """Read back what :meth:`save_model` wrote."""
+        raise NotImplementedError(f"trainer {self.name!r} cannot load models")
+
 
 def finite(value: float) -> bool:
     return value is not None and math.isfinite(value)

@@ -1,0 +1,333 @@
+"""Export a study's best model and predict with it.
+
+``export``: retrain the chosen trial's configuration on train+valid (the trainer's ``final_params`` turns
+the trial's parameters into the refit's, e.g. LightGBM's best iteration without early stopping), score it
+once on the test split, and write a directory:
+
+    model/          the trainer's native files (LightGBM: model.txt), written by ``trainer.save_model``
+    params.json     the trial's parameters, the fixed ones and what the refit used
+    predict.json    what ``predict`` needs: trainer, task, target, features, categories, classes, metrics
+    manifest.json   versions, git commit, sha256 of the data and study files, seeds, test scores
+
+``predict``: load that directory, encode new rows as the training split was, and return predictions with
+the original class labels (and one probability column per class for classification).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import AutomlError, DataError, Problem
+
+FORMAT_VERSION = 1
+MODEL_DIR = "model"
+PREDICT_FILE = "predict.json"
+PARAMS_FILE = "params.json"
+MANIFEST_FILE = "manifest.json"
+TEST_ROWS_FILE = "test_rows.csv"
+
+
+class ExportError(AutomlError):
+    """The study cannot be exported (no finished trial, unknown trial, trainer without save/load)."""
+
+    exit_code = 2
+
+
+@dataclass
+class Exported:
+    directory: Path
+    trial: int
+    params: dict[str, Any]
+    test_scores: dict[str, float] = field(default_factory=dict)
+    valid_values: dict[str, float] = field(default_factory=dict)
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars -> Python scalars, so labels and categories survive JSON."""
+    return v.item() if hasattr(v, "item") else v
+
+
+def choose_trial(study: Any, number: int | None = None) -> Any:
+    """The trial to export: ``number`` if given, else the best trial (multi-objective: the Pareto-optimal
+    trial that is best on the first metric)."""
+    from optuna.trial import TrialState
+
+    if number is not None:
+        for t in study.get_trials(deepcopy=False):
+            if t.number == number:
+                if t.state != TrialState.COMPLETE:
+                    raise ExportError(f"trial {number} of study {study.study_name!r} is {t.state.name}, not COMPLETE")
+                return t
+        raise ExportError(f"study {study.study_name!r} has no trial {number}")
+    try:
+        if len(study.directions) == 1:
+            return study.best_trial
+        front = study.best_trials
+    except ValueError:
+        front = []
+    if not front:
+        raise ExportError(f"study {study.study_name!r} has no completed trial yet; run it first")
+    sign = 1 if study.directions[0].name == "MINIMIZE" else -1
+    return min(front, key=lambda t: (sign * t.values[0], t.number))
+
+
+def refit_data(data: Any) -> Any:
+    """Train+valid merged into the training split (valid is kept only for the trainer's reports)."""
+    from automl.data import Split
+
+    train = Split(
+        pd.concat([data.train.X, data.valid.X], ignore_index=True),
+        np.concatenate([data.train.y, data.valid.y]),
+    )
+    return replace(data, train=train)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, default=_plain) + "\n", encoding="utf-8")
+
+
+def raw_rows(data: Any, split: str = "test") -> pd.DataFrame:
+    """A split's rows as they were in the data file (category codes back to values, the target decoded)."""
+    part = getattr(data, split)
+    X = part.X.copy()
+    for col in data.categories:
+        X[col] = X[col].astype("object")
+    y = part.y if not data.classes else np.asarray(data.classes, dtype=object)[part.y]
+    X[data.target] = y
+    return X
+
+
+def export(
+    spec: Any,
+    out_dir: str | Path,
+    *,
+    storage: str | None = None,
+    trial: int | None = None,
+    test_rows: bool = False,
+) -> Exported:
+    """Retrain a study's best (or given) trial on train+valid, score it on test, and write ``out_dir``."""
+    from automl import manifest, runner
+    from automl import storage as storage_mod
+    from automl.trainers.base import FitContext
+
+    prepared = runner.prepare(spec)
+    url = storage_mod.resolve_url(storage, spec)
+    study = storage_mod.load_study(storage_mod.open_storage(url, must_exist=True), spec.study_name, url)
+    chosen = choose_trial(study, trial)
+    trainer, data = prepared.trainer, prepared.data
+    stored = study.user_attrs.get("automl:data_fingerprint")
+    if stored and getattr(data, "fingerprint", "") and stored != data.fingerprint:
+        import warnings
+
+        from automl.errors import DataChangedWarning
+
+        warnings.warn(DataChangedWarning(
+            f"{spec.label}: data.path: {spec.data.path} changed since study {study.study_name!r} was created; "
+            "the export is trained and scored on the file as it is now"), stacklevel=2)
+    if getattr(type(trainer), "save_model", None) in (None, _base_hook("save_model")):
+        raise ExportError(f"trainer {trainer.name!r} cannot export models (it defines no save_model/load_model)")
+    params = {**prepared.fixed, **chosen.params}
+    final = trainer.final_params(params, chosen.user_attrs)
+    merge = getattr(trainer, "refit_data", None) or refit_data
+    full = merge(data)
+    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=runner.workers_threads(1),
+                     seed=spec.seed or 0)
+    result = trainer.fit(final, full, lambda *a, **k: None, ctx)
+    scores: dict[str, float] = {}
+    if getattr(full, "test", None) is not None:
+        values = trainer.evaluate(result, full, "test", prepared.metrics)
+        scores = {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=True) if math.isfinite(v)}
+
+    out = Path(out_dir)
+    (out / MODEL_DIR).mkdir(parents=True, exist_ok=True)
+    trainer.save_model(result, out / MODEL_DIR)
+    names = [m.name for m in prepared.metrics]
+    valid_values = dict(zip(names, chosen.values, strict=True))
+    _write_json(out / PARAMS_FILE, {"trial": chosen.number, "params": dict(chosen.params),
+                                    "fixed": prepared.fixed, "final": final})
+    _write_json(out / PREDICT_FILE, {
+        "format_version": FORMAT_VERSION,
+        "trainer": trainer.name,
+        "model": spec.model,
+        "task": data.task,
+        "target": data.target,
+        "features": data.features,
+        "numeric": [c for c in data.features if c not in data.categories],
+        "categories": {k: [_plain(v) for v in cats] for k, cats in data.categories.items()},
+        "classes": [_plain(c) for c in data.classes] if data.classes else None,
+        "metrics": names,
+    })
+    _write_json(out / MANIFEST_FILE, manifest.build(
+        spec, data, trial=chosen.number, storage=storage_mod.mask(url), valid_values=valid_values,
+        test_scores=scores, test_rows=len(full.test) if full.test is not None else 0,
+        train_rows=len(full.train), result_info={k: _plain(v) for k, v in result.info.items()},
+    ))
+    if test_rows and full.test is not None:
+        raw_rows(data).to_csv(out / TEST_ROWS_FILE, index=False)
+    return Exported(out, chosen.number, final, scores, valid_values)
+
+
+def _base_hook(name: str) -> Any:
+    from automl.trainers.base import TabularTrainer
+
+    return getattr(TabularTrainer, name)
+
+
+@dataclass
+class Loaded:
+    """An exported model, ready to predict."""
+
+    directory: Path
+    info: dict[str, Any]
+    trainer: Any
+    result: Any
+
+    @property
+    def task(self) -> str:
+        return self.info["task"]
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.info.get("classes")
+
+
+def load(directory: str | Path) -> Loaded:
+    """Read an export directory back (the trainer that wrote it must be installed)."""
+    from automl import trainers
+
+    d = Path(directory)
+    path = d / PREDICT_FILE
+    if not path.exists():
+        raise ExportError(f"{d} is not an automl export (no {PREDICT_FILE}); create one with `automl export`")
+    info = json.loads(path.read_text(encoding="utf-8"))
+    if info.get("format_version", 0) > FORMAT_VERSION:
+        raise ExportError(f"{d} was written by a newer automl (format {info['format_version']}); upgrade automl")
+    try:
+        trainer = trainers.get(info["trainer"])
+    except KeyError:
+        raise ExportError(f"{d} needs trainer {info['trainer']!r}, which is not installed") from None
+    return Loaded(d, info, trainer, trainer.load_model(d / MODEL_DIR))
+
+
+def prepare_rows(loaded: Loaded, X: pd.DataFrame, label: str = "data") -> pd.DataFrame:
+    """Check the columns and encode them exactly as the training split was."""
+    from automl.data import encode_features
+
+    info = loaded.info
+    missing = [c for c in info["features"] if c not in X.columns]
+    if missing:
+        raise DataError([Problem(label, "columns", f"missing feature column(s) {', '.join(map(repr, missing))}; "
+                                                   f"the model needs {', '.join(info['features'])}")])
+    problems = [
+        Problem(label, f"columns.{c}", f"must be numeric, as in training (got {X[c].dtype} values such as {X[c].dropna().iloc[0]!r})")
+        for c in info["numeric"]
+        if not pd.api.types.is_numeric_dtype(X[c]) and X[c].notna().any()
+    ]
+    if problems:
+        raise DataError(problems)
+    X = X[info["features"]].copy()
+    for c in info["numeric"]:
+        if not pd.api.types.is_numeric_dtype(X[c]):  # an all-empty column reads as text
+            X[c] = pd.to_numeric(X[c], errors="coerce")
+    for c, cats in info["categories"].items():  # a value unseen in training is missing to the model
+        X[c] = X[c].astype("object").where(X[c].isin(cats), None)
+    return encode_features(X, info["categories"])
+
+
+def predict_frame(loaded: Loaded, X: pd.DataFrame, label: str = "data") -> pd.DataFrame:
+    """Predictions for the rows of ``X``: ``prediction`` (original labels for classification) and, for
+    classification, ``proba_<label>`` per class."""
+    from automl.metrics import BINARY, MULTICLASS
+
+    Xe = prepare_rows(loaded, X, label)
+    raw = np.asarray(loaded.trainer.predict(loaded.result, Xe), dtype=float)
+    if loaded.task == BINARY:
+        proba = np.column_stack([1 - raw, raw])
+        idx = (raw >= 0.5).astype(int)  # the threshold automl.metrics uses for labels
+    elif loaded.task == MULTICLASS:
+        proba = raw
+        idx = raw.argmax(axis=1)
+    else:
+        return pd.DataFrame({"prediction": raw}, index=X.index)
+    classes = loaded.classes
+    out = pd.DataFrame({"prediction": np.asarray(classes, dtype=object)[idx]}, index=X.index)
+    for i, c in enumerate(classes):
+        out[f"proba_{c}"] = proba[:, i]
+    return out
+
+
+def model_input(loaded: Loaded, predictions: pd.DataFrame) -> np.ndarray:
+    """Turn a predictions frame back into what ``Metric.score`` takes (values or probabilities)."""
+    from automl.metrics import BINARY, MULTICLASS
+
+    if loaded.task == BINARY:
+        return predictions[f"proba_{loaded.classes[1]}"].to_numpy(dtype=float)
+    if loaded.task == MULTICLASS:
+        return predictions[[f"proba_{c}" for c in loaded.classes]].to_numpy(dtype=float)
+    return predictions["prediction"].to_numpy(dtype=float)
+
+
+def score(loaded: Loaded, predictions: pd.DataFrame, y_raw: pd.Series) -> dict[str, float]:
+    """The export's metrics on rows whose target is known (rows with an unknown label are an error)."""
+    from automl.metrics import METRICS
+
+    task = loaded.task
+    if loaded.classes:
+        lookup = {c: i for i, c in enumerate(loaded.classes)}
+        lookup.update({str(c): i for i, c in enumerate(loaded.classes)})
+        unknown = sorted({str(v) for v in y_raw if v not in lookup})
+        if unknown:
+            raise DataError([Problem("data", loaded.info["target"], f"labels not seen in training: {', '.join(unknown[:5])}")])
+        y = np.array([lookup[v] for v in y_raw], dtype=int)
+    else:
+        y = y_raw.to_numpy(dtype=float)
+    p = model_input(loaded, predictions)
+    return {m: METRICS[m].score(task, y, p) for m in loaded.info.get("metrics", []) if m in METRICS}
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """Rows to predict from a .csv or .parquet file (no target column needed)."""
+    from automl.data import READERS
+
+    label = str(path)
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise DataError([Problem(label, "", f"unsupported file type {path.suffix!r}; use .csv or .parquet")])
+    if not path.exists():
+        raise DataError([Problem(label, "", "file not found; check the path")])
+    try:
+        return pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    except Exception as e:  # noqa: BLE001 - any reader failure is one line for the user
+        first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        raise DataError([Problem(label, "", f"cannot read it: {first}")]) from None
+
+
+@dataclass
+class Predicted:
+    predictions: pd.DataFrame
+    scores: dict[str, float]
+
+
+def predict_file(directory: str | Path, data_path: str | Path, out_path: str | Path | None = None) -> Predicted:
+    """Predict the rows of a CSV/Parquet file; write them to ``out_path`` (CSV) if given.
+
+    When the file has the target column, the export's metrics are computed on it too.
+    """
+    loaded = load(directory)
+    df = read_rows(Path(data_path))
+    preds = predict_frame(loaded, df, str(data_path))
+    target = loaded.info["target"]
+    scores = {}
+    if target in df.columns and df[target].notna().all():
+        scores = score(loaded, preds, df[target])
+    if out_path is not None:
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        preds.to_csv(out_path, index=False)
+    return Predicted(preds, scores)

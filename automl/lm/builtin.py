@@ -1,0 +1,163 @@
+"""The demo base model ``builtin:tiny``: a small GPT-2 with a character-level tokenizer.
+
+Pretrained on first use from text every Python install has (``pydoc_data.topics``), then cached under
+``$AUTOML_CACHE`` (default ``~/.cache/automl``) in a folder keyed by a hash of its configuration, so a
+changed configuration builds a new model and an unchanged one is only loaded. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PREFIX = "builtin:"
+
+#: name -> configuration (model shape + pretraining recipe). Changing a value changes the cache key.
+CONFIGS: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "version": 1,
+        "corpus": "pydoc_data.topics",
+        "n_layer": 2,
+        "n_embd": 128,
+        "n_head": 4,
+        "n_positions": 256,
+        "seq_len": 128,
+        "batch_size": 16,
+        "steps": 600,
+        "learning_rate": 3e-3,
+        "warmup_steps": 50,
+        "seed": 0,
+        "threads": 2,
+    },
+}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("AUTOML_CACHE") or Path.home() / ".cache" / "automl")
+
+
+def config_key(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def model_dir(name: str, config: dict[str, Any]) -> Path:
+    return cache_dir() / "models" / f"{name}-{config_key(config)}"
+
+
+def corpus_text() -> str:
+    """The pretraining text: Python's own help topics (ASCII only, as the tokenizer has no other chars)."""
+    from pydoc_data.topics import topics
+
+    text = "\n\n".join(topics[k] for k in sorted(topics))
+    return text.encode("ascii", "ignore").decode("ascii")
+
+
+def pretrain(config: dict[str, Any], out: Path, log: Callable[[str], None] | None = None) -> None:
+    """Build the model from ``config``, train it on the corpus and save model + tokenizer to ``out``."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from automl.lm.tokenizer import char_tokenizer
+
+    tok = char_tokenizer()
+    torch.manual_seed(config["seed"])
+    torch.set_num_threads(max(1, min(config.get("threads", 2), os.cpu_count() or 1)))
+    cfg = GPT2Config(
+        vocab_size=len(tok), n_positions=config["n_positions"], n_embd=config["n_embd"], n_layer=config["n_layer"],
+        n_head=config["n_head"], bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id, tie_word_embeddings=True,
+    )
+    model = GPT2LMHeadModel(cfg)
+    ids = torch.tensor(tok(corpus_text(), add_special_tokens=False)["input_ids"], dtype=torch.long)
+    seq, bs, steps = config["seq_len"], config["batch_size"], config["steps"]
+    gen = torch.Generator().manual_seed(config["seed"])
+    opt = torch.optim.AdamW(model.parameters(), lr=config["learning_rate"], weight_decay=0.01)
+    warm = max(1, config["warmup_steps"])
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.05, (steps - s) / max(1, steps - warm)))
+    )
+    model.train()
+    t0 = time.perf_counter()
+    for step in range(steps):
+        starts = torch.randint(0, len(ids) - seq - 1, (bs,), generator=gen)
+        batch = torch.stack([ids[s : s + seq] for s in starts])
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        if log and (step + 1) % 100 == 0:
+            log(f"pretraining builtin model: step {step + 1}/{steps}, loss {loss.item():.3f}, {time.perf_counter() - t0:.0f}s")
+    model.eval()
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    (out / "automl-builtin.json").write_text(json.dumps({"config": config, "seconds": round(time.perf_counter() - t0, 1)}, indent=1))
+
+
+def ensure(name: str = "tiny", config: dict[str, Any] | None = None, log: Callable[[str], None] | None = None) -> Path:
+    """The cached directory of builtin model ``name``, pretraining it first if it is not cached yet."""
+    config = CONFIGS[name] if config is None else config
+    target = model_dir(name, config)
+    if (target / "automl-builtin.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Build in a temporary folder and rename: a concurrent worker never sees a half-written model.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        pretrain(config, tmp, log=log)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another worker finished first: keep theirs
+            if not (target / "automl-builtin.json").exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve(base_model: str, base_dir: Path | None = None) -> Path:
+    """A model directory for ``builtin:NAME`` or a path (relative paths against ``base_dir``)."""
+    from automl.errors import AutomlError
+
+    if base_model.startswith(PREFIX):
+        name = base_model[len(PREFIX):]
+        if name not in CONFIGS:
+            raise AutomlError(f"unknown builtin model {base_model!r}; use one of {', '.join(PREFIX + n for n in CONFIGS)}")
+        return ensure(name, log=_stderr)
+    p = Path(base_model).expanduser()
+    if not p.is_absolute() and base_dir is not None and (base_dir / p).exists():
+        p = base_dir / p
+    return p
+
+
+def _stderr(msg: str) -> None:
+    import sys
+
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load(directory: Path) -> tuple[Any, Any]:
+    """(model, tokenizer) from a local directory; nothing is downloaded."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from automl.errors import AutomlError
+
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar per trial
+    if not Path(directory, "config.json").exists():
+        raise AutomlError(f"base_model: {directory} is not a directory with a causal language model (no config.json)")
+    tok = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(directory, local_files_only=True)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return model, tok

@@ -1,0 +1,464 @@
+"""Many workers on one study: worker processes, race-free budget claiming, heartbeats.
+
+Every worker (a process of ``automl run --jobs N`` here, or an ``automl run`` on another machine) runs the
+same loop, :func:`work`:
+
+1. Under the study's **claim lock** (a file lock beside a SQLite/journal file, ``pg_advisory_lock`` on
+   PostgreSQL, ``GET_LOCK`` on MySQL, a thread lock in memory): fail and requeue stale trials, count
+   finished (COMPLETE + PRUNED) and RUNNING trials; stop when ``finished >= budget``; wait when
+   ``finished + running >= budget`` (a running trial may still fail and free its slot); else ``study.ask()``
+   (which takes a WAITING retry first) and tag the trial with this worker. Counting and creating under one
+   lock is what makes the total exact: two workers can never both take the last slot.
+2. Outside the lock: run the objective (``automl.objective``, unchanged) with a heartbeat thread, then
+   ``study.tell`` as ``study.optimize`` would (TrialPruned -> PRUNED, an exception -> FAIL with its reason).
+
+Heartbeats: SQL storages use Optuna's heartbeat table (``heartbeat_interval``/``grace_period``); Optuna's
+journal storage has none, so a thread writes ``time.time()`` into the trial's ``automl:heartbeat`` system
+attribute. ``storage.recover_stale_trials`` fails trials of dead local processes at once and trials whose
+heartbeat is older than the grace period, then enqueues their parameters again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from automl import storage as storage_mod
+from automl.errors import AutomlError, StorageError, TooManyFailuresError
+
+#: Seconds between two looks at the storage while every remaining slot is taken by a running trial.
+POLL_SECONDS = float(os.environ.get("AUTOML_POLL_SECONDS", "0.5"))
+#: Tests only: seconds each trial sleeps inside the trainer's fit (after its parameters are sampled),
+#: so a test can kill a worker in the middle of a trial.
+TEST_SLEEP_ENV = "AUTOML_TEST_TRIAL_SLEEP"
+
+STOP = "stop"
+WAIT = "wait"
+
+
+def cores() -> int:
+    """CPU cores this process may use (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(jobs: int) -> int:
+    return max(1, cores() // max(1, jobs))
+
+
+def derive_seed(seed: int | None, index: int) -> int | None:
+    """Worker ``index``'s sampler seed: the study seed for worker 0, a fixed mix of both for the others."""
+    if seed is None:
+        return None
+    if index == 0:
+        return seed
+    return zlib.crc32(f"{seed}:{index}".encode()) & 0x7FFFFFFF
+
+
+# -- the claim lock ----------------------------------------------------------------------------------------
+class _FileLock:
+    """An exclusive ``flock`` on a file; the OS drops it when the process dies (kill -9 included)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._fd: int | None = None
+        self._thread = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            import filelock
+
+            self._fl = filelock.FileLock(self.path, preserve_lock_file=True)
+            self._fl.acquire()
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._fd = fd
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._fd is not None:
+                import fcntl
+
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+                self._fd = None
+            else:
+                self._fl.release()
+        finally:
+            self._thread.release()
+
+
+class _SQLLock:
+    """A server-side lock held on its own connection: released on unlock or when the connection drops."""
+
+    def __init__(self, engine: Any, dialect: str, study_name: str):
+        self.engine, self.dialect = engine, dialect
+        key = zlib.crc32(study_name.encode())
+        self.key = key - (1 << 32) if key >= 1 << 31 else key  # PostgreSQL wants a signed int4
+        self.name = f"automl:{study_name}"[:64]
+        self._conn: Any = None
+        self._thread = threading.Lock()
+
+    def __enter__(self) -> None:
+        import sqlalchemy
+
+        self._thread.acquire()
+        try:
+            conn = self.engine.connect()
+            if self.dialect == "postgresql":
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(1635087471, :k)"), {"k": self.key})
+            else:  # mysql
+                conn.execute(sqlalchemy.text("SELECT GET_LOCK(:n, -1)"), {"n": self.name})
+            conn.commit()
+            self._conn = conn
+        except BaseException:
+            self._thread.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        import sqlalchemy
+
+        conn, self._conn = self._conn, None
+        try:
+            if self.dialect == "postgresql":
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(1635087471, :k)"), {"k": self.key})
+            else:
+                conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": self.name})
+            conn.commit()
+        finally:
+            conn.close()
+            self._thread.release()
+
+
+def claim_lock(study: optuna.Study, url: str) -> Any:
+    """The lock every worker of ``study`` (any process, any machine) takes to claim a trial slot."""
+    rdb = storage_mod.rdb_of(study._storage)
+    if rdb is not None and rdb.engine.dialect.name in ("postgresql", "mysql"):
+        return _SQLLock(rdb.engine, rdb.engine.dialect.name, study.study_name)
+    path = storage_mod.file_of(url)
+    if path is not None and str(path) != ":memory:":
+        return _FileLock(f"{path}.claim-lock")
+    return threading.Lock()
+
+
+def shared_between_processes(url: str) -> bool:
+    return not (url in ("memory", "inmemory", ":memory:") or url.rstrip("/").endswith(":memory:"))
+
+
+# -- one trial -----------------------------------------------------------------------------------------
+def claim(study: optuna.Study, budget: int) -> optuna.Trial | str:
+    """Call under :func:`claim_lock`: a new RUNNING trial, or STOP / WAIT."""
+    counts = storage_mod.count_states(study)
+    finished = sum(counts.get(s, 0) for s in storage_mod.FINISHED)
+    if finished >= budget:
+        return STOP
+    if finished + counts.get(TrialState.RUNNING, 0) >= budget:
+        return WAIT
+    # The objective tags the trial with this worker first thing; until the first heartbeat the trial's start
+    # time stands in for it, so a worker that dies right here is still recovered after the grace period.
+    return study.ask()
+
+
+class _JournalHeartbeat:
+    """Writes ``automl:heartbeat`` = time.time() into the trial every HEARTBEAT_INTERVAL seconds."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage, trial_id: int, interval: float):
+        self.storage, self.trial_id, self.interval = storage, trial_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="automl-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.storage.set_trial_system_attr(self.trial_id, storage_mod.HEARTBEAT_ATTR, time.time())
+            except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
+                return  # the trial was finished (or failed by a reaper)
+
+    def __enter__(self) -> None:
+        self._thread.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Any:
+    from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
+
+    storage = study._storage
+    if is_heartbeat_enabled(storage):
+        return get_heartbeat_thread(trial._trial_id, storage)
+    if storage_mod.is_journal(storage):
+        return _JournalHeartbeat(storage, trial._trial_id, storage_mod.HEARTBEAT_INTERVAL)
+    return contextlib.nullcontext()
+
+
+def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optuna.Trial], Any]) -> optuna.trial.FrozenTrial:
+    """Run ``objective`` on a claimed trial and tell the study, as ``study.optimize`` does for one trial."""
+    from optuna.study._tell import _tell_with_warning
+
+    state: TrialState | None = None
+    values: Any = None
+    err: BaseException | None = None
+    # As inside study.optimize: objectives and samplers may call study.stop() (GridSampler does when the
+    # grid is used up). The budget loop ends the run; the flag itself is ignored.
+    local = study._thread_local
+    was_inside, local.in_optimize_loop = getattr(local, "in_optimize_loop", False), True
+    try:
+        with heartbeat(study, trial):
+            try:
+                values = objective(trial)
+            except optuna.TrialPruned:
+                state = TrialState.PRUNED
+            except (Exception, KeyboardInterrupt) as e:
+                state, err = TrialState.FAIL, e
+        new_state, values, warning = _tell_with_warning(
+            study=study, trial=trial, value_or_values=values, state=state, suppress_warning=True, skip_if_finished=True
+        )
+    finally:
+        local.in_optimize_loop = was_inside
+    logger = optuna.logging.get_logger("optuna")
+    if new_state == TrialState.FAIL:
+        why = repr(err) if err is not None else warning
+        logger.warning(f"Trial {trial.number} failed with parameters: {trial.params} because of the following error: {why}.")
+    if isinstance(err, KeyboardInterrupt):
+        raise err
+    return study._storage.get_trial(trial._trial_id)
+
+
+class _SlowTrainer:
+    """Tests only (``AUTOML_TEST_TRIAL_SLEEP``): the trainer, sleeping at the start of each fit."""
+
+    def __init__(self, trainer: Any, seconds: float):
+        self._trainer, self._seconds = trainer, seconds
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trainer, name)
+
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(self._seconds)
+        return self._trainer.fit(*args, **kwargs)
+
+
+# -- one worker ----------------------------------------------------------------------------------------
+@dataclass
+class WorkerResult:
+    added: int = 0
+    recovered: list[int] = field(default_factory=list)
+    stopped_by: str = "budget"
+
+
+def load_for_worker(prepared: Any, url: str, index: int) -> optuna.Study:
+    """Load the (existing) study with this worker's own sampler seed."""
+    from automl import samplers
+
+    spec = prepared.spec
+    n_obj = len(prepared.metrics)
+    sampler = samplers.make_sampler(spec.sampler, seed=derive_seed(spec.seed, index), n_objectives=n_obj, grid=prepared.grid)
+    pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj)
+    return optuna.load_study(study_name=spec.study_name, storage=storage_mod.open_storage(url), sampler=sampler, pruner=pruner)
+
+
+def work(
+    prepared: Any,
+    study: optuna.Study,
+    url: str,
+    *,
+    budget: int,
+    deadline: float | None = None,
+    threads: int | None = None,
+    stop: Callable[[], bool] | None = None,
+    after_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+) -> WorkerResult:
+    """Claim and run trials until the study holds ``budget`` finished trials, ``deadline`` (time.time())
+    passes or ``stop()`` says so. Raises TooManyFailuresError after ``max_failures`` own failures in a row."""
+    from dataclasses import replace
+
+    from automl.objective import make_objective
+
+    sleep = float(os.environ.get(TEST_SLEEP_ENV) or 0)
+    if sleep > 0:
+        prepared = replace(prepared, trainer=_SlowTrainer(prepared.trainer, sleep))
+    objective = make_objective(prepared, threads=threads or threads_per_worker(1))
+    lock = claim_lock(study, url)
+    result = WorkerResult()
+    failures = 0
+    while True:
+        if stop is not None and stop():
+            result.stopped_by = "stopped"
+            break
+        if deadline is not None and time.time() >= deadline:
+            result.stopped_by = "timeout"
+            break
+        with lock:
+            result.recovered += storage_mod.recover_stale_trials(study)
+            got = claim(study, budget)
+        if got == STOP:
+            result.stopped_by = "budget"
+            break
+        if got == WAIT:
+            time.sleep(POLL_SECONDS)
+            continue
+        frozen = run_trial(study, got, objective)
+        if frozen.state == TrialState.FAIL:
+            failures += 1
+            if failures >= prepared.spec.max_failures:
+                reason = frozen.user_attrs.get("fail_reason", "see the trial's fail_reason")
+                raise TooManyFailuresError(
+                    f"{prepared.spec.label}: stopped after {failures} failed trials in a row; last: {reason}"
+                )
+        else:
+            failures = 0
+            result.added += 1
+        if after_trial is not None:
+            after_trial(study, frozen)
+    return result
+
+
+# -- N worker processes --------------------------------------------------------------------------------
+def _child(spec: Any, url: str, budget: int, deadline: float | None, index: int, threads: int, queue: Any, stop: Any,
+           parent: int) -> None:
+    """Entry point of a worker process (multiprocessing 'spawn')."""
+    import sys
+
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # before LightGBM/torch load their OpenMP runtime
+    from automl import runner
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        prepared = runner.prepare(spec)
+        study = load_for_worker(prepared, url, index)
+        res = work(prepared, study, url, budget=budget, deadline=deadline, threads=threads,
+                   stop=lambda: stop.is_set() or os.getppid() != parent)
+        queue.put(("done", index, res.added, res.recovered, res.stopped_by))
+    except AutomlError as e:
+        stop.set()
+        queue.put(("error", index, type(e).__name__, str(e), e.exit_code))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - reported to the parent as one line, then re-raised here
+        stop.set()
+        queue.put(("error", index, type(e).__name__, f"worker {index}: {e.__class__.__name__}: {e}", 1))
+        raise
+
+
+@dataclass
+class ParallelOutcome:
+    added: int = 0
+    recovered: list[int] = field(default_factory=list)
+    stopped_by: str = "budget"
+    died: list[str] = field(default_factory=list)
+
+
+def run_workers(
+    prepared: Any,
+    study: optuna.Study,
+    url: str,
+    *,
+    jobs: int,
+    budget: int,
+    timeout: float | None = None,
+    progress: Any = None,
+) -> ParallelOutcome:
+    """Start ``jobs`` worker processes on the (already created) study and wait for them.
+
+    ``progress(finished)`` is called about twice a second with the study's finished-trial count. A worker
+    killed mid-trial is reported in ``died``; its trial is failed and retried by the workers still alive.
+    """
+    import multiprocessing as mp
+    import queue as queue_mod
+
+    if not shared_between_processes(url):
+        raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {url}")
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    stop = ctx.Event()
+    deadline = time.time() + timeout if timeout is not None else None
+    threads = threads_per_worker(jobs)
+    procs = [
+        ctx.Process(target=_child, name=f"automl-worker-{i}",
+                    args=(prepared.spec, url, budget, deadline, i, threads, q, stop, os.getpid()))
+        for i in range(jobs)
+    ]
+    out = ParallelOutcome()
+    errors: list[tuple[str, str, int]] = []
+    lock = claim_lock(study, url)
+    seen_dead: set[int] = set()
+
+    def drain() -> None:
+        while True:
+            try:
+                msg = q.get_nowait()
+            except queue_mod.Empty:
+                return
+            if msg[0] == "done":
+                out.added += msg[2]
+                out.recovered += msg[3]
+                if msg[4] == "timeout":
+                    out.stopped_by = "timeout"
+            else:
+                errors.append((msg[2], msg[3], msg[4]))
+
+    try:
+        for p in procs:
+            p.start()
+        while True:
+            alive = [p.is_alive() for p in procs]  # is_alive() also reaps a dead child
+            drain()
+            for i, p in enumerate(procs):
+                if not alive[i] and i not in seen_dead and p.exitcode is not None and p.exitcode < 0:
+                    seen_dead.add(i)
+                    out.died.append(f"worker {i} (pid {p.pid}) ended by signal {-p.exitcode}")
+                    with lock:
+                        out.recovered += storage_mod.recover_stale_trials(study)
+            if progress is not None:
+                progress(storage_mod.count_finished(study))
+            if not any(alive):
+                break
+            time.sleep(POLL_SECONDS)
+        drain()
+    except KeyboardInterrupt:
+        stop.set()
+        for p in procs:
+            p.join(timeout=30)
+        raise
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+        q.close()
+    if errors:
+        name, message, code = errors[0]
+        from automl import errors as errors_mod
+
+        cls = getattr(errors_mod, name, None)
+        if isinstance(cls, type) and issubclass(cls, AutomlError) and not issubclass(cls, errors_mod.StudyFileError):
+            raise cls(message)
+        err = AutomlError(message)
+        err.exit_code = code
+        raise err
+    finished = storage_mod.count_finished(study)
+    if out.died and out.stopped_by != "timeout" and finished < budget:
+        raise AutomlError(
+            f"{'; '.join(out.died)}: the study holds {finished} of {budget} finished trials; "
+            "run the same command again to resume (trials the dead workers left running are retried)"
+        )
+    return out

@@ -1,0 +1,318 @@
+"""The contenders: one function each, driving its tuner through that tuner's own documented API.
+
+Every contender tunes LightGBM on the same split with the same metric, trial budget and wall-clock budget, one
+thread per fit, and returns a :class:`RunResult`: each evaluation's validation value with its time since the
+start, and the test score of its final choice. The baselines share one evaluation function (automl's LightGBM
+trainer used as a plain ``lgb.train`` with early stopping on the validation split, no pruning), so they differ
+only in the search; automl runs through ``automl.runner`` with its defaults (no ``params``: its own space,
+sampler and pruner). LightGBMTuner builds its own ``lgb.train`` calls on Datasets of the same split.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A typical hand-written LightGBM space: Optuna's own example (optuna-examples lightgbm_simple.py) plus the
+#: learning rate. (name, kind, low, high, log)
+TYPICAL_SPACE: list[tuple[str, str, float, float, bool]] = [
+    ("learning_rate", "float", 0.01, 0.3, True),
+    ("lambda_l1", "float", 1e-8, 10.0, True),
+    ("lambda_l2", "float", 1e-8, 10.0, True),
+    ("num_leaves", "int", 2, 256, False),
+    ("feature_fraction", "float", 0.4, 1.0, False),
+    ("bagging_fraction", "float", 0.4, 1.0, False),
+    ("bagging_freq", "int", 1, 7, False),
+    ("min_child_samples", "int", 5, 100, False),
+]
+
+
+@dataclass
+class Budget:
+    trials: int
+    timeout: float  # seconds of wall clock per run
+    rounds: int  # num_boost_round of every fit
+    early_stopping: int  # early_stopping_rounds of every fit
+
+
+@dataclass
+class RunResult:
+    contender: str
+    task: str
+    seed: int
+    evals: list[dict[str, Any]] = field(default_factory=list)  # {"t": s, "value": v or None (pruned), "state"}
+    test: float | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None  # why the contender did not run
+
+    @property
+    def best_valid(self) -> float | None:
+        vals = [e["value"] for e in self.evals if e["value"] is not None]
+        return min(vals) if vals else None
+
+
+class Evaluator:
+    """One LightGBM fit per call: the validation value; remembers the best model to score on test once."""
+
+    def __init__(self, prepared: Any, budget: Budget, seed: int):
+        self.trainer, self.data, self.metric = prepared.trainer, prepared.data, prepared.metrics[0]
+        self.task = prepared.task
+        self.budget, self.seed = budget, seed
+        self.evals: list[dict[str, Any]] = []
+        self.best: tuple[float, Any] | None = None
+        self.t0 = time.perf_counter()
+
+    def fit(self, params: dict[str, Any]) -> Any:
+        from automl.trainers.base import FitContext
+
+        p = {**params, "num_threads": 1, "num_boost_round": self.budget.rounds,
+             "early_stopping_rounds": self.budget.early_stopping}
+        ctx = FitContext(metric=self.metric, task=self.task, threads=1, seed=self.seed)
+        return self.trainer.fit(p, self.data, lambda *a, **k: None, ctx)
+
+    def __call__(self, params: dict[str, Any]) -> float:
+        result = self.fit(params)
+        value = float(self.trainer.evaluate(result, self.data, "valid", [self.metric])[0])
+        self.record(value)
+        if math.isfinite(value) and (self.best is None or value < self.best[0]):
+            self.best = (value, result)
+        return value
+
+    def record(self, value: float | None, state: str = "complete") -> None:
+        self.evals.append({"t": round(time.perf_counter() - self.t0, 4), "value": value, "state": state})
+
+    def test_of(self, result: Any) -> float:
+        return float(self.trainer.evaluate(result, self.data, "test", [self.metric])[0])
+
+    def finish(self, out: RunResult) -> RunResult:
+        out.evals = self.evals
+        out.seconds = round(time.perf_counter() - self.t0, 3)
+        if self.best is not None:
+            out.test = self.test_of(self.best[1])
+        return out
+
+
+def _check_minimize(prepared: Any) -> None:
+    if prepared.metrics[0].direction != "minimize":
+        raise ValueError("the suite compares minimized metrics (rmse, logloss)")
+
+
+# -- Optuna samplers on the typical space ------------------------------------------------------------------
+def _optuna_suggest(trial: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, kind, low, high, log in TYPICAL_SPACE:
+        if kind == "int":
+            out[name] = trial.suggest_int(name, int(low), int(high), log=log)
+        else:
+            out[name] = trial.suggest_float(name, low, high, log=log)
+    return out
+
+
+def _optuna(make_sampler: Callable[[int], Any]) -> Callable[..., RunResult]:
+    def run(name: str, prepared: Any, budget: Budget, seed: int) -> RunResult:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        ev = Evaluator(prepared, budget, seed)
+        study = optuna.create_study(direction="minimize", sampler=make_sampler(seed))
+        study.optimize(lambda trial: ev(_optuna_suggest(trial)), n_trials=budget.trials, timeout=budget.timeout)
+        return ev.finish(RunResult(name, "", seed))
+
+    return run
+
+
+def _tpe(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def _random(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _gp(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.GPSampler(seed=seed)
+
+
+def _cmaes(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.CmaEsSampler(seed=seed)
+
+
+# -- hyperopt ---------------------------------------------------------------------------------------------
+def run_hyperopt(name: str, prepared: Any, budget: Budget, seed: int) -> RunResult:
+    import numpy as np
+    from hyperopt import STATUS_OK, Trials, fmin, hp, tpe
+
+    space = {}
+    for pname, kind, low, high, log in TYPICAL_SPACE:
+        if kind == "int":
+            space[pname] = hp.quniform(pname, low, high, 1)
+        elif log:
+            space[pname] = hp.loguniform(pname, math.log(low), math.log(high))
+        else:
+            space[pname] = hp.uniform(pname, low, high)
+    ints = {n for n, kind, *_ in TYPICAL_SPACE if kind == "int"}
+    ev = Evaluator(prepared, budget, seed)
+
+    def objective(params: dict[str, Any]) -> dict[str, Any]:
+        p = {k: int(v) if k in ints else float(v) for k, v in params.items()}
+        return {"loss": ev(p), "status": STATUS_OK}
+
+    fmin(objective, space, algo=tpe.suggest, max_evals=budget.trials, timeout=budget.timeout, trials=Trials(),
+         rstate=np.random.default_rng(seed), show_progressbar=False)
+    return ev.finish(RunResult(name, "", seed))
+
+
+# -- FLAML ------------------------------------------------------------------------------------------------
+def run_flaml(name: str, prepared: Any, budget: Budget, seed: int) -> RunResult:
+    import warnings
+
+    with warnings.catch_warnings():  # "flaml.automl is not available": we use flaml.tune only
+        warnings.simplefilter("ignore", UserWarning)
+        from flaml import CFO, tune
+
+    config = {}
+    for pname, kind, low, high, log in TYPICAL_SPACE:
+        if kind == "int":
+            config[pname] = tune.lograndint(int(low), int(high) + 1) if log else tune.randint(int(low), int(high) + 1)
+        else:
+            config[pname] = tune.loguniform(low, high) if log else tune.uniform(low, high)
+    # CFO starts from the cheap corner and grows from there (FLAML's own lgbm space starts at num_leaves=4).
+    low_cost = {"num_leaves": 4}
+    ev = Evaluator(prepared, budget, seed)
+
+    def evaluate(cfg: dict[str, Any]) -> dict[str, float]:
+        return {"loss": ev(dict(cfg))}
+
+    algo = CFO(metric="loss", mode="min", space=config, low_cost_partial_config=low_cost, seed=seed)
+    tune.run(evaluate, config=config, metric="loss", mode="min", search_alg=algo, num_samples=budget.trials,
+             time_budget_s=budget.timeout, verbose=0)
+    return ev.finish(RunResult(name, "", seed))
+
+
+# -- optuna-integration's LightGBMTuner (stepwise: feature_fraction, num_leaves, bagging, ...) -------------------
+class _BudgetReached(Exception):
+    pass
+
+
+def run_lgbm_tuner(name: str, prepared: Any, budget: Budget, seed: int) -> RunResult:
+    import lightgbm as lgb
+    import optuna
+    from optuna_integration.lightgbm import LightGBMTuner
+
+    from automl.trainers.lightgbm import NATIVE
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    data, metric = prepared.data, prepared.metrics[0]
+    native = NATIVE[metric.name][0][data.task]
+    params = {"objective": {"regression": "regression", "binary": "binary", "multiclass": "multiclass"}[data.task],
+              "metric": native, "verbosity": -1, "num_threads": 1, "seed": seed, "deterministic": True,
+              "force_col_wise": True, "feature_pre_filter": False}
+    if data.task == "multiclass":
+        params["num_class"] = data.n_classes
+    ev = Evaluator(prepared, budget, seed)
+    train = lgb.Dataset(data.train.X, data.train.y, free_raw_data=False)
+    valid = lgb.Dataset(data.valid.X, data.valid.y, reference=train, free_raw_data=False)
+
+    def record(study: Any, trial: Any) -> None:
+        ev.record(trial.value if trial.value is not None else None, trial.state.name.lower())
+        # LightGBMTuner has no trial budget of its own: stop after ours. (Count here: ``study`` is the tuner's
+        # per-step view, whose ``trials`` holds only the current step's trials.)
+        if len(ev.evals) >= budget.trials:
+            raise _BudgetReached
+
+    tuner = LightGBMTuner(params, train, num_boost_round=budget.rounds, valid_sets=[valid], valid_names=["valid"],
+                          callbacks=[lgb.early_stopping(budget.early_stopping, verbose=False)],
+                          time_budget=max(1, int(budget.timeout)), optuna_seed=seed, show_progress_bar=False,
+                          optuna_callbacks=[record])
+    try:
+        tuner.run()
+    except _BudgetReached:
+        pass
+    out = RunResult(name, "", seed)
+    best = {k: v for k, v in tuner.best_params.items() if k not in ("metric", "num_threads", "verbosity")}
+    refit = ev.fit(best)  # the final choice, refit with the suite's trainer to score it on test
+    out.extra["refit_valid"] = float(ev.trainer.evaluate(refit, data, "valid", [metric])[0])
+    ev.best = (out.extra["refit_valid"], refit)
+    return ev.finish(out)
+
+
+# -- automl with its defaults -------------------------------------------------------------------------------
+def run_automl(name: str, prepared: Any, budget: Budget, seed: int, *, spec: dict[str, Any]) -> RunResult:
+    """A study spec without ``params`` through automl.runner (in-memory storage): automl's space, sampler, pruner."""
+    from automl import runner, studyfile
+
+    prep = runner.prepare(studyfile.parse(spec, "<bench>"))
+    out = RunResult(name, "", seed)
+    t0 = time.perf_counter()
+
+    def on_trial(study: Any, trial: Any) -> None:
+        value = trial.value if trial.state.name == "COMPLETE" else None
+        out.evals.append({"t": round(time.perf_counter() - t0, 4), "value": value, "state": trial.state.name.lower()})
+
+    outcome = runner.run(prep, "memory", trials=budget.trials, timeout=budget.timeout, progress=False, on_trial=on_trial)
+    out.seconds = round(time.perf_counter() - t0, 3)
+    scores = outcome.test_scores
+    if scores:
+        out.test = float(next(iter(scores.values()))[prep.metrics[0].name])
+    out.extra["pruning"] = {"seed": seed, **pruning_savings(outcome.study.trials)}
+    return out
+
+
+def pruning_savings(trials: list[Any]) -> dict[str, Any]:
+    """Boosting rounds the pruned trials did not train, estimated from the complete trials' median length."""
+    import statistics
+
+    complete = [t.user_attrs.get("rounds_trained") for t in trials if t.state.name == "COMPLETE"]
+    complete = [int(r) for r in complete if r]
+    pruned = [int(t.user_attrs.get("pruned_at_step", 0)) for t in trials if t.state.name == "PRUNED"]
+    trained = sum(complete) + sum(pruned)
+    typical = statistics.median(complete) if complete else 0
+    saved = sum(max(0.0, typical - r) for r in pruned)
+    return {
+        "trials": len(trials), "pruned": len(pruned), "rounds_trained": trained, "rounds_saved_est": round(saved, 1),
+        "saved_fraction": round(saved / (trained + saved), 4) if trained + saved else 0.0,
+    }
+
+
+# -- the table --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    run: Callable[..., RunResult]
+    description: str
+    needs: str | None = None  # module that must be importable
+
+
+CONTENDERS: dict[str, Contender] = {
+    c.name: c
+    for c in [
+        Contender("automl", run_automl, "automl defaults (study spec without params: its space, TPE, median pruner)"),
+        Contender("optuna-tpe", _optuna(_tpe), "Optuna TPESampler (defaults) on a typical hand-written space"),
+        Contender("random", _optuna(_random), "Optuna RandomSampler on the typical space"),
+        Contender("optuna-gp", _optuna(_gp), "Optuna GPSampler on the typical space"),
+        Contender("optuna-cmaes", _optuna(_cmaes), "Optuna CmaEsSampler on the typical space"),
+        Contender("hyperopt-tpe", run_hyperopt, "hyperopt fmin(tpe.suggest) on the typical space", "hyperopt"),
+        Contender("flaml-cfo", run_flaml, "FLAML tune.run with CFO on the typical space", "flaml"),
+        Contender("lgbm-tuner", run_lgbm_tuner, "optuna-integration LightGBMTuner (stepwise), stopped at the trial budget"),
+    ]
+}
+
+
+def available(c: Contender) -> str | None:
+    """None when the contender can run, else why not."""
+    if c.needs and importlib.util.find_spec(c.needs) is None:
+        return f"{c.needs} is not installed (pip install -e '.[bench]')"
+    return None

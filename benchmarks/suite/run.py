@@ -1,0 +1,174 @@
+"""Run the suite: every task x seed x contender under one budget; write markdown, JSON and HTML.
+
+    .venv/bin/python -m benchmarks.suite --quick             # CI smoke test: 3 small tasks, 2 seeds, 20 trials
+    .venv/bin/python -m benchmarks.suite --full              # by hand, hours: every task, 5 seeds, 100 trials
+
+Results go to benchmarks/results/suite-<mode>.{md,json,html} (``--out`` elsewhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+if __package__ in (None, ""):  # python benchmarks/suite/run.py
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.suite import analysis, output  # noqa: E402
+from benchmarks.suite import contenders as cmod  # noqa: E402
+from benchmarks.suite import tasks as tmod  # noqa: E402
+
+MODES = {
+    "quick": {"tasks": tmod.QUICK, "seeds": 2, "trials": 20, "timeout": 60.0, "rounds": 200, "early_stopping": 20},
+    "full": {"tasks": tmod.FULL, "seeds": 5, "trials": 100, "timeout": 300.0, "rounds": 1000, "early_stopping": 50},
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.suite", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_const", const="quick", dest="mode", help="a few minutes (CI)")
+    g.add_argument("--full", action="store_const", const="full", dest="mode", help="hours; run by hand")
+    p.add_argument("--tasks", help=f"comma-separated, from: {', '.join(tmod.TASKS)}")
+    p.add_argument("--contenders", help=f"comma-separated, from: {', '.join(cmod.CONTENDERS)}")
+    p.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
+    p.add_argument("--trials", type=int, help="trial budget per run")
+    p.add_argument("--timeout", type=float, help="wall-clock budget per run, seconds")
+    p.add_argument("--rounds", type=int, help="num_boost_round of every fit")
+    p.add_argument("--early-stopping", type=int, help="early_stopping_rounds of every fit")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="output folder")
+    p.add_argument("--work", type=Path, help="folder for the tasks' Parquet files (default: a temporary one)")
+    p.add_argument("--name", help="output stem suite-<name> (default: the mode)")
+    args = p.parse_args(argv)
+    args.mode = args.mode or "quick"
+    return args
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for pkg in ("automl", "optuna", "optuna-integration", "lightgbm", "scikit-learn", "numpy", "pandas", "hyperopt",
+                "flaml", "torch", "plotly"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 0
+    try:
+        load = f"load avg {os.getloadavg()[0]:.2f}"
+    except OSError:
+        load = ""
+    return f"{platform.system()} {platform.release()}, {cpu}, {cores} cores usable, {load}".strip(", ")
+
+
+def _g(v: float | None) -> str:
+    return "-" if v is None else f"{v:.6g}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # GPSampler's torch and any BLAS: one thread, as every fit
+    args = parse(argv)
+    cfg = dict(MODES[args.mode])
+    for key in ("seeds", "trials", "timeout", "rounds", "early_stopping"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    task_names = args.tasks.split(",") if args.tasks else cfg["tasks"]
+    names = args.contenders.split(",") if args.contenders else list(cmod.CONTENDERS)
+    unknown = [t for t in task_names if t not in tmod.TASKS] + [c for c in names if c not in cmod.CONTENDERS]
+    if unknown:
+        print(f"unknown task or contender: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    budget = cmod.Budget(trials=cfg["trials"], timeout=cfg["timeout"], rounds=cfg["rounds"], early_stopping=cfg["early_stopping"])
+    seeds = list(range(cfg["seeds"]))
+    command = "python -m benchmarks.suite " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    started = time.time()
+    notes: list[str] = []
+    runs: list[dict[str, Any]] = []
+    task_info: dict[str, Any] = {}
+    fixed = {"num_threads": 1, "num_boost_round": budget.rounds, "early_stopping_rounds": budget.early_stopping}
+
+    runnable = []
+    for c in names:
+        why = cmod.available(cmod.CONTENDERS[c])
+        if why:
+            notes.append(f"contender {c}: skipped, {why}")
+            print(f"skip contender {c}: {why}", flush=True)
+        else:
+            runnable.append(c)
+
+    from automl import runner, studyfile
+
+    with tempfile.TemporaryDirectory(prefix="automl-bench-") as tmp:
+        work = args.work or Path(tmp)
+        for tname in task_names:
+            task = tmod.TASKS[tname]
+            try:
+                path = tmod.materialize(task, work)
+            except tmod.TaskUnavailable as e:
+                notes.append(f"task {tname}: skipped, {e}")
+                print(f"skip task {tname}: {e}", flush=True)
+                continue
+            base = tmod.spec_dict(task, path, trials=budget.trials, timeout=budget.timeout, seed=0, fixed=fixed)
+            prepared = runner.prepare(studyfile.parse(base, "<bench>"))
+            d = prepared.data
+            task_info[tname] = {"task": task.task, "metric": prepared.metrics[0].name, "source": task.source,
+                                "rows": [len(d.train), len(d.valid), len(d.test)], "features": len(d.features)}
+            for seed in seeds:
+                for c in runnable:
+                    contender = cmod.CONTENDERS[c]
+                    kwargs = {}
+                    if c == "automl":
+                        kwargs["spec"] = tmod.spec_dict(task, path, trials=budget.trials, timeout=budget.timeout,
+                                                        seed=seed, fixed=fixed)
+                    t0 = time.perf_counter()
+                    res = contender.run(c, prepared, budget, seed, **kwargs)
+                    res.task = tname
+                    runs.append(asdict(res))
+                    print(f"{tname:>14} seed {seed} {c:>13}: best valid {_g(res.best_valid)} test {_g(res.test)} "
+                          f"({len(res.evals)} evals, {time.perf_counter() - t0:.1f} s)", flush=True)
+
+    result = {
+        "meta": {"mode": args.name or args.mode, "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+                 "wall_seconds": round(time.time() - started, 1), "machine": machine(), "versions": versions(),
+                 "budget": asdict(budget), "seeds": seeds, "contenders": {c: cmod.CONTENDERS[c].description for c in names}},
+        "tasks": task_info,
+        "notes": notes,
+        "runs": runs,
+        "analysis": analysis.analyze(runs, trials=budget.trials) if runs else {},
+    }
+    if not runs:
+        print("nothing ran: " + "; ".join(notes), file=sys.stderr)
+        return 1
+    paths = output.write(result, args.out)
+    print(f"wrote {', '.join(str(p) for p in paths.values())} in {result['meta']['wall_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The benchmark suite (benchmarks/suite): its numbers on a hand-made case, and the quick mode end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.suite import analysis  # noqa: E402
+
+
+def _run(contender: str, task: str, seed: int, values: list[float | None], test: float = 1.0) -> dict:
+    evals = [{"t": float(i + 1), "value": v, "state": "complete" if v is not None else "pruned"} for i, v in enumerate(values)]
+    return {"contender": contender, "task": task, "seed": seed, "evals": evals, "test": test, "seconds": len(values),
+            "extra": {}, "skipped": None}
+
+
+def test_analysis_regret_rank_target_and_curves():
+    runs = [
+        _run("a", "t", 0, [5.0, 3.0, 1.0]),  # best of the task
+        _run("b", "t", 0, [4.0, None, 4.0]),  # a pruned trial in the middle; worst final
+        _run("c", "t", 0, [2.0, 2.0, 2.0]),
+    ]
+    a = analysis.analyze(runs, trials=3, time_points=3)
+    t = a["tasks"]["t"]
+    assert (t["best"], t["worst"], t["target"], t["t_equal"]) == (1.0, 4.0, 2.0, 3.0)
+    rows = t["contenders"]
+    assert [rows[c]["regret_mean"] for c in "abc"] == [0.0, 1.0, pytest.approx(1 / 3)]
+    assert rows["a"]["curve_trials"] == [pytest.approx(4 / 3), pytest.approx(2 / 3), 0.0]
+    assert rows["b"]["curve_trials"] == [1.0, 1.0, 1.0]  # the pruned trial keeps the best so far
+    assert rows["a"]["curve_time"] == [pytest.approx(4 / 3), pytest.approx(2 / 3), 0.0]  # grid 1, 2, 3 s
+    # time to target (2.0): a reaches it at its third eval (t=3), c at once (t=1), b never
+    assert [rows[c]["time_to_target_median"] for c in "abc"] == [3.0, None, 1.0]
+    s = a["summary"]
+    assert [s[c]["rank_mean"] for c in "abc"] == [1.0, 3.0, 2.0]
+    assert s["a"]["beats_random"] is None and s["a"]["beats_optuna_tpe"] is None
+
+
+def test_analysis_ties_share_ranks_and_win_rates():
+    runs = [_run("random", "t", s, [2.0]) for s in (0, 1)] + [_run("automl", "t", 0, [1.0]), _run("automl", "t", 1, [2.0])]
+    a = analysis.analyze(runs, trials=1)
+    assert a["summary"]["automl"]["beats_random"] == 0.5  # seed 0 lower, seed 1 a tie (not a win)
+    assert a["summary"]["automl"]["rank_mean"] == pytest.approx((1 + 1.5) / 2)
+    assert a["summary"]["random"]["rank_mean"] == pytest.approx((2 + 1.5) / 2)
+
+
+@pytest.mark.slow
+def test_quick_mode_end_to_end(tmp_path):
+    """``python -m benchmarks.suite --quick`` runs every installed contender on the quick tasks and writes the
+    table, the JSON and the offline plot page (about 1.5 minutes on 2 busy cores)."""
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.suite", "--quick", "--out", str(out), "--work", str(tmp_path / "work")],
+        cwd=REPO, capture_output=True, text=True, timeout=280,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "suite-quick.json").read_text())
+    meta, a = result["meta"], result["analysis"]
+    assert meta["budget"] == {"trials": 20, "timeout": 60.0, "rounds": 200, "early_stopping": 20}
+    assert meta["seeds"] == [0, 1]
+    assert list(result["tasks"]) == ["diabetes", "breast_cancer", "wine"]
+    assert result["tasks"]["wine"] == {"task": "multiclass", "metric": "logloss", "source": "studies/data/wine.csv (178 rows)",
+                                       "rows": [106, 36, 36], "features": 13}
+    expected = ["automl", "optuna-tpe", "random", "optuna-gp", "optuna-cmaes", "lgbm-tuner"]
+    expected += [c for c, mod in (("hyperopt-tpe", "hyperopt"), ("flaml-cfo", "flaml")) if importlib.util.find_spec(mod)]
+    assert sorted(a["contenders"]) == sorted(expected)
+    assert len(result["runs"]) == 3 * 2 * len(expected)
+    for r in result["runs"]:
+        # the trial budget is exact for every tuner (LightGBMTuner included, stopped by our callback)
+        assert len(r["evals"]) == 20, (r["contender"], len(r["evals"]))
+        assert r["test"] is not None and math.isfinite(r["test"]) and r["test"] >= 0
+        assert all(e["t"] >= 0 for e in r["evals"])
+    for name, t in a["tasks"].items():
+        assert t["best"] <= t["target"] <= t["worst"]
+        for c, row in t["contenders"].items():
+            assert 0.0 <= row["regret_mean"] <= 1.0, (name, c)
+            assert len(row["curve_trials"]) == 20
+            assert row["curve_trials"][-1] == pytest.approx(row["regret_mean"], abs=1e-6)
+    # ranks within each (task, seed) are 1..n, so their mean over contenders is (n + 1) / 2
+    n = len(expected)
+    assert sum(s["rank_mean"] for s in a["summary"].values()) / n == pytest.approx((n + 1) / 2)
+    pruning = [p for t in a["tasks"].values() for p in t["contenders"]["automl"]["pruning"]]
+    assert len(pruning) == 6 and all(p["trials"] == 20 and 0 <= p["pruned"] < 20 for p in pruning)
+
+    md = (out / "suite-quick.md").read_text()
+    assert "python -m benchmarks.suite --quick" in md and "lightgbm 4." in md
+    for c in expected:
+        assert f"| {c} |" in md
+    page = (out / "suite-quick.html").read_text()
+    assert page.count("Plotly.newPlot") == 3 * 2 + 2 + 3  # two anytime curves per task, regret, rank, test per task
+    assert 'src="http' not in page  # plotly.js inline: opens offline

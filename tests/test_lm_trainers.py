@@ -1,0 +1,261 @@
+"""The causal-lm and lm-decode trainers on a tiny random GPT-2 saved to a temp folder (seconds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from automl.errors import DataError
+
+EXAMPLES = [
+    {"prompt": f"upper {w} =", "completion": f" {w.upper()}"}
+    for w in ["ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st", "uv", "wx"]
+]
+DECODE_SPACE = {"temperature": {"type": "float", "low": 0.2, "high": 1.0}}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def lm_study(tmp_path: Path):
+    """Write a language-model study file over 12 tiny examples; keyword arguments override fields."""
+
+    def make(name: str = "lm.yaml", **overrides):
+        write_jsonl(tmp_path / "tasks.jsonl", EXAMPLES)
+        doc = {
+            "data": {"path": "tasks.jsonl", "valid_size": 0.25, "test_size": 0.25, "seed": 0},
+            "model": "causal-lm",
+            "trials": 2,
+            "seed": 0,
+            "pruner": "none",
+            "params": {"learning_rate": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}},
+            "fixed": {"base_model": "tiny-model", "num_train_epochs": 2, "per_device_train_batch_size": 4},
+        }
+        doc.update({k: v for k, v in overrides.items() if v is not None})
+        for k, v in overrides.items():
+            if v is None:
+                doc.pop(k, None)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        return path
+
+    return make
+
+
+@pytest.fixture
+def tiny_model_dir(tmp_path: Path) -> Path:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from automl.lm.tokenizer import char_tokenizer
+
+    tok = char_tokenizer()
+    torch.manual_seed(0)
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=16, n_layer=1, n_head=2,
+                     eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    out = tmp_path / "tiny-model"
+    GPT2LMHeadModel(cfg).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+# -- data ------------------------------------------------------------------------------------------
+def test_jsonl_is_split_like_tabular_data(lm_study, tiny_model_dir):
+    from automl import studyfile
+    from automl.lm import data
+
+    spec = studyfile.load(lm_study())
+    d = data.load(spec)
+    assert d.task == "lm" and d.target is None and len(d.fingerprint) == 16
+    assert (len(d.train), len(d.valid), len(d.test)) == (6, 3, 3)
+    seen = d.train.examples + d.valid.examples + (d.test.examples if d.test else [])
+    assert sorted(e.prompt for e in seen) == sorted(r["prompt"] for r in EXAMPLES)
+    assert data.load(spec).valid.examples == d.valid.examples  # same seed, same split
+
+
+def test_jsonl_problems_are_reported_together(tmp_path: Path, lm_study):
+    from automl import studyfile
+    from automl.lm import data
+
+    path = lm_study()
+    (tmp_path / "tasks.jsonl").write_text('{"prompt": "a", "completion": "b"}\nnot json\n{"prompt": 1}\n')
+    with pytest.raises(DataError) as e:
+        data.load(studyfile.load(path))
+    msgs = [p.message for p in e.value.problems]
+    assert len(msgs) == 2 and "line 2: not JSON" in msgs[0] and "line 3: need an object" in msgs[1]
+
+
+def test_validate_rejects_unknown_params_and_a_target(lm_study):
+    from automl import runner, studyfile
+    from automl.errors import StudyFileError
+
+    spec = studyfile.load(lm_study(
+        data={"path": "tasks.jsonl", "target": "completion"},
+        params={"learning_rat": {"type": "float", "low": 1e-3, "high": 1e-2}},
+    ))
+    with pytest.raises(StudyFileError) as e:
+        runner.prepare(spec)
+    text = str(e.value)
+    assert "params.learning_rat: is not a parameter of trainer 'causal-lm'" in text and "learning_rate" in text
+    assert "data.target: language-model trainers take no target" in text
+
+
+def test_prepare_uses_lm_metrics(lm_study, tiny_model_dir):
+    from automl import runner, studyfile
+    from automl.errors import StudyFileError
+
+    p = runner.prepare(studyfile.load(lm_study()))
+    assert p.task == "lm" and [m.name for m in p.metrics] == ["eval_loss"] and p.directions == ["minimize"]
+    p = runner.prepare(studyfile.load(lm_study(model="lm-decode", metric=["pass_at_k", "tokens_generated"], params=DECODE_SPACE,
+                                               fixed={"base_model": "tiny-model"})))
+    assert p.directions == ["maximize", "minimize"]
+    with pytest.raises(StudyFileError, match="unknown metric 'rmse'"):
+        runner.prepare(studyfile.load(lm_study(metric="rmse")))
+
+
+# -- causal-lm -------------------------------------------------------------------------------------
+def _prepared(lm_study, **kw):
+    from automl import runner, studyfile
+
+    return runner.prepare(studyfile.load(lm_study(**kw)))
+
+
+def test_fit_reports_each_epoch_and_records_exact_match(lm_study, tiny_model_dir):
+    from automl.trainers.base import FitContext
+
+    p = _prepared(lm_study)
+    calls = []
+    params = {**p.fixed, "learning_rate": 3e-3, "prompt_loss_weight": 0.0}
+    result = p.trainer.fit(params, p.data, lambda s, v, **k: calls.append((s, v, k)), FitContext(p.metrics[0], "lm", 1, 0))
+    assert [c[0] for c in calls] == [1, 2]
+    assert all(c[1] > 0 and "train_loss" in c[2] for c in calls)
+    assert 0.0 <= result.info["valid_exact_match"] <= 1.0 and result.info["train_examples"] == 6
+    # evaluate on valid reuses the final scores; on test it decodes the test prompts.
+    assert p.trainer.evaluate(result, p.data, "valid", p.metrics) == [pytest.approx(result.info["valid_eval_loss"])]
+    assert p.trainer.evaluate(result, p.data, "test", p.metrics)[0] > 0
+
+
+def test_pruning_fires_through_the_trainer_callback(lm_study, tiny_model_dir):
+    """A pruner that stops every trial at its first report: the trial ends PRUNED after epoch 1 of 3."""
+    from optuna.trial import TrialState
+
+    from automl import api
+
+    path = lm_study(pruner={"name": "threshold", "upper": 0.0}, trials=1,
+                    fixed={"base_model": "tiny-model", "num_train_epochs": 3, "per_device_train_batch_size": 4})
+    study = api.run_study(path, storage=f"sqlite:///{path.parent / 'p.db'}")
+    (t,) = study.trials
+    assert t.state == TrialState.PRUNED and t.user_attrs["pruned_at_step"] == 1
+    assert [c["step"] for c in t.user_attrs["learning_curve"]] == [1]
+
+
+def test_save_and_load_model_round_trip(lm_study, tiny_model_dir, tmp_path: Path):
+    from automl.trainers.base import FitContext
+
+    p = _prepared(lm_study)
+    result = p.trainer.fit({**p.fixed, "num_train_epochs": 1}, p.data, lambda *a, **k: None, FitContext(p.metrics[0], "lm", 1, 0))
+    out = tmp_path / "saved"
+    out.mkdir()
+    p.trainer.save_model(result, out)
+    assert (out / "config.json").exists() and (out / "tokenizer.json").exists()
+    again = p.trainer.load_model(out)
+    assert again.model.params["num_train_epochs"] == 1
+    assert p.trainer.evaluate(again, p.data, "valid", p.metrics)[0] == pytest.approx(result.info["valid_eval_loss"], rel=1e-5)
+
+
+def test_bad_values_fail_the_trial_with_a_reason(lm_study, tiny_model_dir):
+    from automl.errors import TrialFailed
+    from automl.trainers.base import FitContext
+
+    p = _prepared(lm_study)
+    ctx = FitContext(p.metrics[0], "lm", 1, 0)
+    with pytest.raises(TrialFailed, match="prompt_loss_weight must be in"):
+        p.trainer.fit({**p.fixed, "prompt_loss_weight": 1.5}, p.data, lambda *a, **k: None, ctx)
+    with pytest.raises(TrialFailed, match="exceeds the model's 64 positions"):
+        p.trainer.fit({**p.fixed, "max_seq_length": 128}, p.data, lambda *a, **k: None, ctx)
+
+
+# -- lm-decode -------------------------------------------------------------------------------------
+def test_lm_decode_scores_and_is_reproducible(lm_study, tiny_model_dir):
+    from automl.trainers.base import FitContext
+
+    p = _prepared(lm_study, model="lm-decode", metric=["pass_at_k", "tokens_generated"], params=DECODE_SPACE, fixed={"base_model": "tiny-model"})
+    params = {**p.fixed, "temperature": 1.0, "top_p": 0.9, "num_samples": 3, "pass_k": 2, "max_new_tokens": 4}
+    ctx = FitContext(p.metrics[0], "lm", 1, 0)
+    a = p.trainer.evaluate(p.trainer.fit(params, p.data, lambda *a, **k: None, ctx), p.data, "valid", p.metrics)
+    b = p.trainer.evaluate(p.trainer.fit(params, p.data, lambda *a, **k: None, ctx), p.data, "valid", p.metrics)
+    assert a == b and 0.0 <= a[0] <= 1.0 and 1.0 <= a[1] <= 4.0
+
+
+@pytest.mark.slow
+def test_cli_runs_a_decoding_study(lm_study, tiny_model_dir):
+    from typer.testing import CliRunner
+
+    from automl.cli import app
+
+    path = lm_study(model="lm-decode", metric=["exact_match", "tokens_generated"], trials=3, fixed={"base_model": "tiny-model", "max_new_tokens": 4},
+                    params={"temperature": {"type": "float", "low": 0.2, "high": 1.0}, "stop": {"type": "categorical", "choices": [None, "A", "B"]}})
+    storage = f"sqlite:///{path.parent / 'd.db'}"
+    res = CliRunner().invoke(app, ["run", str(path), "--storage", storage, "--no-progress"])
+    assert res.exit_code == 0, res.output
+    from automl import api
+
+    study = api.open_study(path, storage=storage)
+    assert len(study.trials) == 3 and all(len(t.values) == 2 for t in study.trials)
+    assert all(0 <= t.values[0] <= 1 and 1 <= t.values[1] <= 4 for t in study.trials)
+
+
+@pytest.mark.slow
+def test_export_writes_a_model_directory_that_lm_decode_can_use(lm_study, tiny_model_dir, tmp_path: Path):
+    """The fine-tuning -> decoding hand-off: `automl export` writes a Hugging Face directory (model/)."""
+    from automl import api, runner, studyfile
+
+    path = lm_study(trials=1)
+    storage = f"sqlite:///{tmp_path / 'e.db'}"
+    api.run_study(path, storage=storage)
+    done = api.export_study(path, tmp_path / "exported", storage=storage)
+    model_dir = tmp_path / "exported" / "model"
+    assert (model_dir / "config.json").exists() and (model_dir / "tokenizer.json").exists()
+    assert set(done.test_scores) == {"eval_loss"}
+    decode = runner.prepare(studyfile.load(lm_study(name="d.yaml", model="lm-decode", params=DECODE_SPACE,
+                                                    fixed={"base_model": str(model_dir), "max_new_tokens": 3})))
+    from automl.trainers.base import FitContext
+
+    result = decode.trainer.fit(decode.fixed, decode.data, lambda *a, **k: None, FitContext(decode.metrics[0], "lm", 1, 0))
+    assert 0.0 <= decode.trainer.evaluate(result, decode.data, "valid", decode.metrics)[0] <= 1.0
+
+
+def test_base_model_is_checked_before_any_trial(lm_study):
+    from automl import runner, studyfile
+    from automl.errors import StudyFileError
+
+    with pytest.raises(StudyFileError) as e:
+        runner.prepare(studyfile.load(lm_study(fixed={"base_model": "no-such-dir"})))
+    assert "fixed.base_model:" in str(e.value) and "no-such-dir holds no causal language model" in str(e.value)
+    with pytest.raises(StudyFileError, match="unknown builtin model 'builtin:huge'; use one of builtin:tiny"):
+        runner.prepare(studyfile.load(lm_study(fixed={"base_model": "builtin:huge"})))
+
+
+def test_prompt_loss_weight_table_groups_completed_trials():
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+
+    from benchmarks.lm_prompt_loss_weight import markdown, table
+
+    study = optuna.create_study(direction="maximize")
+    dists = {"prompt_loss_weight": CategoricalDistribution([0.0, 0.1]), "learning_rate": CategoricalDistribution([0.003])}
+    for plw, em in [(0.0, 0.2), (0.1, 0.3), (0.1, 0.1)]:
+        attrs = {"valid_exact_match": em, "valid_eval_loss": 1.0 - em, "fit_seconds": 10.0}
+        study.add_trial(optuna.trial.create_trial(params={"prompt_loss_weight": plw, "learning_rate": 0.003},
+                                                  distributions=dists, value=em, user_attrs=attrs))
+    rows = table(study)
+    assert [(r["prompt_loss_weight"], r["trials"]) for r in rows] == [(0.0, 1), (0.1, 2)]
+    assert rows[1]["exact_match_mean"] == pytest.approx(0.2) and rows[1]["exact_match_best"] == pytest.approx(0.3)
+    assert "| 0.1 | 0.003 | 2 | 0.200 | 0.300 | 0.800 | 10.0 |" in markdown(rows)
