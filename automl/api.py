@@ -8,7 +8,8 @@ from typing import Any
 
 import optuna
 
-from automl import runner, storage as storage_mod, studyfile
+from automl import runner, studyfile
+from automl import storage as storage_mod
 from automl.studyfile import StudySpec
 
 REPORTS_DIR = Path("reports")

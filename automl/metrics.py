@@ -6,8 +6,8 @@ class probabilities for classification (shape ``(n,)`` = P(class 1) for binary, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,9 +85,9 @@ class _FileLock:
             self._fl = filelock.FileLock(self.path, preserve_lock_file=True)
             self._fl.acquire()
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        self._fd = fd
+        if self._fd is None:  # opened once, kept open between claims
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: Any) -> None:
         try:
@@ -95,12 +95,14 @@ class _FileLock:
                 import fcntl
 
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
-                os.close(self._fd)
-                self._fd = None
             else:
                 self._fl.release()
         finally:
             self._thread.release()
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
 
 
 class _SQLLock:
@@ -161,9 +163,16 @@ def shared_between_processes(url: str) -> bool:
 
 
 # -- one trial -----------------------------------------------------------------------------------------
-def claim(study: optuna.Study, budget: int) -> optuna.Trial | str:
-    """Call under :func:`claim_lock`: a new RUNNING trial, or STOP / WAIT."""
+def claim(study: optuna.Study, budget: int, recovered: list[int] | None = None) -> optuna.Trial | str:
+    """Call under :func:`claim_lock`: a new RUNNING trial, or STOP / WAIT. Stale RUNNING trials are failed
+    and requeued first (their numbers are appended to ``recovered``)."""
     counts = storage_mod.count_states(study)
+    if counts.get(TrialState.RUNNING, 0):
+        found = storage_mod.recover_stale_trials(study)
+        if found:
+            if recovered is not None:
+                recovered += found
+            counts = storage_mod.count_states(study)
     finished = sum(counts.get(s, 0) for s in storage_mod.FINISHED)
     if finished >= budget:
         return STOP
@@ -175,36 +184,55 @@ def claim(study: optuna.Study, budget: int) -> optuna.Trial | str:
 
 
 class _JournalHeartbeat:
-    """Writes ``automl:heartbeat`` = time.time() into the trial every HEARTBEAT_INTERVAL seconds."""
+    """One daemon thread per worker that writes ``automl:heartbeat`` = time.time() into the trial being run
+    every HEARTBEAT_INTERVAL seconds (a thread per trial cost ~1 ms per trial to start and join)."""
 
-    def __init__(self, storage: optuna.storages.BaseStorage, trial_id: int, interval: float):
-        self.storage, self.trial_id, self.interval = storage, trial_id, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="automl-heartbeat", daemon=True)
+    def __init__(self, storage: optuna.storages.BaseStorage, interval: float):
+        self.storage, self.interval = storage, interval
+        self.trial_id: int | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.storage.set_trial_system_attr(self.trial_id, storage_mod.HEARTBEAT_ATTR, time.time())
-            except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
-                return  # the trial was finished (or failed by a reaper)
+        while True:
+            time.sleep(self.interval)
+            with self._lock:  # held while writing: no beat lands after the trial was told
+                if self.trial_id is None:
+                    continue
+                try:
+                    self.storage.set_trial_system_attr(self.trial_id, storage_mod.HEARTBEAT_ATTR, time.time())
+                except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
+                    self.trial_id = None  # failed by a reaper meanwhile
 
-    def __enter__(self) -> None:
-        self._thread.start()
+    @contextlib.contextmanager
+    def running(self, trial_id: int) -> Iterator[None]:
+        with self._lock:
+            self.trial_id = trial_id
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._beat, name="automl-heartbeat", daemon=True)
+            self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.trial_id = None
 
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
+
+_BEATS: dict[int, _JournalHeartbeat] = {}
 
 
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Any:
+    """Optuna's heartbeat thread on SQL storages, ours on journal files, none in memory."""
     from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 
     storage = study._storage
     if is_heartbeat_enabled(storage):
         return get_heartbeat_thread(trial._trial_id, storage)
     if storage_mod.is_journal(storage):
-        return _JournalHeartbeat(storage, trial._trial_id, storage_mod.HEARTBEAT_INTERVAL)
+        beat = _BEATS.get(id(storage))
+        if beat is None or beat.storage is not storage:
+            beat = _BEATS[id(storage)] = _JournalHeartbeat(storage, storage_mod.HEARTBEAT_INTERVAL)
+        return beat.running(trial._trial_id)
     return contextlib.nullcontext()
 
 
@@ -306,8 +334,7 @@ def work(
             result.stopped_by = "timeout"
             break
         with lock:
-            result.recovered += storage_mod.recover_stale_trials(study)
-            got = claim(study, budget)
+            got = claim(study, budget, result.recovered)
         if got == STOP:
             result.stopped_by = "budget"
             break

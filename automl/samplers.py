@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import optuna
 
 from automl.studyfile import suggest
+
 
 class GridSampler(optuna.samplers.GridSampler):
     """Optuna's GridSampler without its ``study.stop()`` once the grid is walked.

@@ -67,10 +67,10 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
         raise StorageError(f"storage not found: {mask(url)} (no file {path}); run the study first or pass --storage")
     try:
         if url.startswith("journal:///"):
-            from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+            from optuna.storages.journal import JournalFileBackend
 
             path.parent.mkdir(parents=True, exist_ok=True)
-            return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+            return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=_journal_lock(str(path))))
         if url.startswith("sqlite:"):
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +103,37 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
     raise StorageError(
         f"unsupported storage URL {mask(url)}; use sqlite:///file.db, postgresql+psycopg://..., or journal:///file.log"
     )
+
+
+def _journal_lock(path: str) -> Any:
+    """The journal's append lock: an ``flock`` (the kernel drops it when its process dies, so a worker killed
+    while appending stalls nobody), or Optuna's lock file where there is no fcntl (Windows)."""
+    from optuna.storages.journal import JournalFileOpenLock
+    from optuna.storages.journal._file import BaseJournalFileLock
+
+    try:
+        import fcntl
+    except ImportError:
+        return JournalFileOpenLock(path)
+
+    class FlockJournalLock(BaseJournalFileLock):
+        def __init__(self, lock_path: str) -> None:
+            self.lock_path = lock_path
+            self._fd: int | None = None
+
+        def acquire(self) -> bool:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._fd = fd
+            return True
+
+        def release(self) -> None:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    return FlockJournalLock(path + ".flock")
 
 
 def _sqlite_synchronous_normal(engine: Any) -> None:

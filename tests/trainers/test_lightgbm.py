@@ -7,8 +7,8 @@ import pytest
 from optuna.trial import TrialState
 
 from automl import api
-from automl.runner import open_or_create, prepare
 from automl.objective import make_objective
+from automl.runner import prepare
 
 
 class PruneAtStep(optuna.pruners.BasePruner):
