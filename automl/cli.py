@@ -62,10 +62,16 @@ def run(
     report_path: Optional[Path] = typer.Option(None, "--report-path", help="Where --report writes (default reports/<name>.html)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes sharing the study (each gets cores/N threads); run the same command on other machines to add more."),
+    importance: str = typer.Option("pedanova", "--importance", help="Importance evaluator of --report: pedanova or fanova."),
 ) -> None:
     """Create or resume a study and top it up to its budget of finished trials."""
     from automl import api
+    from automl.report.figures import IMPORTANCE_EVALUATORS
     from automl.storage import mask
+
+    if importance not in IMPORTANCE_EVALUATORS:
+        typer.echo(f"error: --importance must be one of {', '.join(IMPORTANCE_EVALUATORS)} (got {importance!r})", err=True)
+        raise typer.Exit(2)
 
     outcome = api.run_study_outcome(study_file, trials=trials, timeout=timeout, storage=storage, force=force, progress=progress, jobs=jobs)
     study = outcome.study
@@ -76,7 +82,7 @@ def run(
     typer.echo(f"study {study.study_name!r} in {mask(outcome.url)}: {outcome.added} trials added, {outcome.finished} finished ({outcome.stopped_by})")
     _print_best(study, outcome.test_scores)
     if report:
-        path = api.write_report(study, report_path or api.default_report_path(study.study_name))
+        path = api.write_report(study, report_path or api.default_report_path(study.study_name), importance=importance)
         typer.echo(f"report: {path}")
 
 

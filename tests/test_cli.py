@@ -209,3 +209,15 @@ def test_commands_on_a_missing_storage_or_study(study_file, tmp_path):
 def test_password_is_masked_in_output(study_file, tmp_path):
     res = invoke("list", "--storage", "postgresql+psycopg://bob:s3cret@127.0.0.1:1/nodb")
     assert res.exit_code == 2 and "s3cret" not in res.output and "bob:***@" in res.output
+
+
+def test_run_report_with_fanova_and_a_bad_importance_name(study_file, tmp_path):
+    path = study_file(trials=3)
+    url = f"sqlite:///{tmp_path / 'imp.db'}"
+    res = invoke("run", path, "--storage", url, "--no-progress", "--importance", "anova")
+    assert res.exit_code == 2 and "--importance must be one of pedanova, fanova" in res.output
+    assert not (tmp_path / "imp.db").exists()
+    out = tmp_path / "imp.html"
+    res = invoke("run", path, "--storage", url, "--no-progress", "--report", "--report-path", out, "--importance", "fanova")
+    assert res.exit_code == 0, res.output
+    assert "fANOVA" in out.read_text()
