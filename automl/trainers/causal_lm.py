@@ -110,29 +110,18 @@ def decode_scores(lm: LMModel, split: Any, *, max_new_tokens: int | None, seed: 
     return gen.scores(samples, split.completions, k=int(pass_k))
 
 
-class CausalLMTrainer(TabularTrainer):
-    name = "causal-lm"
+class LMTrainer(TabularTrainer):
+    """What the language-model trainers share: JSONL data, the task "lm", a base model, closed names."""
+
     tasks = (TASK,)
-    description = "fine-tune a causal language model (transformers) on JSONL prompt/completion pairs"
-    param_names = PARAM_NAMES
-    metric_names = ("eval_loss", "exact_match")
+    defaults: dict[str, Any] = {}
+    metric_names: tuple[str, ...] = ()
 
     def metrics(self) -> Mapping[str, Metric]:
         return {n: LM_METRICS[n] for n in self.metric_names}
 
-    def default_metric(self, task: str) -> str:
-        return "eval_loss"
-
-    def default_space(self, task: str) -> dict[str, dict[str, Any]]:
-        return {
-            "learning_rate": {"type": "float", "low": 3e-4, "high": 1e-2, "log": True},
-            "prompt_loss_weight": {"type": "float", "low": 0.0, "high": 1.0},
-            "warmup_ratio": {"type": "float", "low": 0.0, "high": 0.2},
-            "weight_decay": {"type": "float", "low": 0.0, "high": 0.1},
-        }
-
     def default_fixed(self, task: str) -> dict[str, Any]:
-        return {"base_model": DEFAULTS["base_model"]}
+        return {"base_model": self.defaults["base_model"]}
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         return check_names(self, names)
@@ -144,6 +133,25 @@ class CausalLMTrainer(TabularTrainer):
 
     def peek_task(self, spec: Any) -> str | None:
         return TASK
+
+
+class CausalLMTrainer(LMTrainer):
+    name = "causal-lm"
+    description = "fine-tune a causal language model (transformers) on JSONL prompt/completion pairs"
+    param_names = PARAM_NAMES
+    defaults = DEFAULTS
+    metric_names = ("eval_loss", "exact_match")
+
+    def default_metric(self, task: str) -> str:
+        return "eval_loss"
+
+    def default_space(self, task: str) -> dict[str, dict[str, Any]]:
+        return {
+            "learning_rate": {"type": "float", "low": 3e-4, "high": 1e-2, "log": True},
+            "prompt_loss_weight": {"type": "float", "low": 0.0, "high": 1.0},
+            "warmup_ratio": {"type": "float", "low": 0.0, "high": 0.2},
+            "weight_decay": {"type": "float", "low": 0.0, "high": 0.1},
+        }
 
     def refit_data(self, data: Any) -> Any:
         """For export: train on train+valid (valid is still scored, for the learning curve)."""

@@ -4,13 +4,11 @@ and tokens_generated. Seeds are fixed per trial (the study seed), so a trial is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import Any
 
-from automl.lm.data import TASK
 from automl.metrics import Metric
-from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
-from automl.trainers.causal_lm import LM_METRICS, LMModel, check_names, decode_scores, load_base
+from automl.trainers.base import FitContext, FitResult, Report
+from automl.trainers.causal_lm import LMModel, LMTrainer, decode_scores, load_base
 
 DEFAULTS: dict[str, Any] = {
     "base_model": "builtin:tiny",
@@ -27,14 +25,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class LMDecodeTrainer(TabularTrainer):
+class LMDecodeTrainer(LMTrainer):
     name = "lm-decode"
-    tasks = (TASK,)
     description = "tune the decoding of a causal language model (temperature, top_p, stop, ...) on JSONL prompts"
     param_names = tuple(DEFAULTS)
-
-    def metrics(self) -> Mapping[str, Metric]:
-        return {n: LM_METRICS[n] for n in ("exact_match", "pass_at_k", "tokens_generated")}
+    defaults = DEFAULTS
+    metric_names = ("exact_match", "pass_at_k", "tokens_generated")
 
     def default_metric(self, task: str) -> str:
         return "exact_match"
@@ -45,20 +41,6 @@ class LMDecodeTrainer(TabularTrainer):
             "top_p": {"type": "float", "low": 0.5, "high": 1.0},
             "num_samples": {"type": "int", "low": 1, "high": 5},
         }
-
-    def default_fixed(self, task: str) -> dict[str, Any]:
-        return {"base_model": DEFAULTS["base_model"]}
-
-    def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
-        return check_names(self, names)
-
-    def load_data(self, spec: Any) -> Any:
-        from automl.lm import data
-
-        return data.load(spec)
-
-    def peek_task(self, spec: Any) -> str | None:
-        return TASK
 
     def fit(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext) -> FitResult:
         """Load the model (no training); decoding happens in ``evaluate``, once per split."""
