@@ -47,8 +47,6 @@ def run_study_outcome(
     prepared = runner.prepare(spec)
     url = storage_mod.resolve_url(storage, spec)
     outcome = runner.run(prepared, url, trials=trials, timeout=timeout, force=force, progress=progress, jobs=jobs)
-    outcome.url = url
-    outcome.finished = storage_mod.count_finished(outcome.study)
     return outcome
 
 

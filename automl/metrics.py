@@ -104,6 +104,3 @@ METRICS: dict[str, Metric] = {
 
 DEFAULT_METRIC = {REGRESSION: "rmse", BINARY: "logloss", MULTICLASS: "logloss"}
 
-
-def get_metric(name: str) -> Metric:
-    return METRICS[name]

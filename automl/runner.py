@@ -187,6 +187,8 @@ def study_attrs(prepared: Prepared) -> dict[str, Any]:
 @dataclass
 class RunOutcome:
     study: optuna.Study
+    url: str = ""  # the storage URL the run used (unmasked; print it through storage.mask)
+    finished: int = 0  # finished (complete + pruned) trials the study holds after the run
     added: int = 0
     recovered: list[int] = field(default_factory=list)
     stopped_by: str = "budget"
@@ -226,7 +228,7 @@ def run(
     if jobs > 1 and not parallel.shared_between_processes(url):
         raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {url}")
     study = open_or_create(prepared, url, force=force)
-    outcome = RunOutcome(study)
+    outcome = RunOutcome(study, url=url)
     with parallel.claim_lock(study, url):
         outcome.recovered = storage_mod.recover_stale_trials(study)
 
@@ -263,6 +265,7 @@ def run(
     finally:
         if bar is not None:
             bar.close()
+    outcome.finished = storage_mod.count_finished(study)
     outcome.test_scores = record_test_scores(prepared, study)
     return outcome
 

@@ -321,7 +321,7 @@ def parse(raw: Any, label: str) -> StudySpec:
 
 
 def load(path: str | Path) -> StudySpec:
-    """Read and validate a study file (structure only; :func:`automl.validate.check` checks data and names)."""
+    """Read and validate a study file (structure; :func:`automl.runner.prepare` checks names, metric and data)."""
     path = Path(path)
     raw = read_yaml(path, str(path))
     try:

@@ -10,7 +10,6 @@ never an exception. plotly is imported lazily (through optuna.visualization) onl
 from __future__ import annotations
 
 import math
-import statistics
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -567,6 +566,3 @@ def build_panels(study: optuna.Study, importance: str = "pedanova", max_lines: i
 def _n(k: int, noun: str) -> str:
     return f"{k} {noun}" + ("" if k == 1 else "s")
 
-
-def summary_stats(values: list[float]) -> dict[str, float]:
-    return {"total": sum(values), "mean": statistics.fmean(values), "median": statistics.median(values)} if values else {}

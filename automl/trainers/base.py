@@ -7,7 +7,6 @@ after each round/epoch; the objective (``automl.objective``) turns that into ``t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -118,6 +117,3 @@ class TabularTrainer:
         """Read back what :meth:`save_model` wrote."""
         raise NotImplementedError(f"trainer {self.name!r} cannot load models")
 
-
-def finite(value: float) -> bool:
-    return value is not None and math.isfinite(value)
