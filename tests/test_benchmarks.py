@@ -93,8 +93,44 @@ def test_quick_mode_end_to_end(tmp_path):
 
     md = (out / "suite-quick.md").read_text()
     assert "python -m benchmarks.suite --quick" in md and "lightgbm 4." in md
+    assert "## automl against issue 9's goals" in md
     for c in expected:
         assert f"| {c} |" in md
     page = (out / "suite-quick.html").read_text()
     assert page.count("Plotly.newPlot") == 3 * 2 + 2 + 3  # two anytime curves per task, regret, rank, test per task
     assert 'src="http' not in page  # plotly.js inline: opens offline
+
+
+def _piece(tmp_path: Path, name: str, task: str, budget: dict) -> Path:
+    runs = [_run(c, task, s, vals) for s in (0, 1) for c, vals in
+            (("automl", [3.0, 1.0]), ("random", [4.0, 2.0]), ("optuna-tpe", [2.0, 2.0]), ("lgbm-tuner", [5.0, 4.0]))]
+    meta = {"mode": name, "command": f"python -m benchmarks.suite --tasks {task}", "date": "2026-11-25 18:00 UTC",
+            "wall_seconds": 10.0, "machine": "m", "versions": {"optuna": "5"}, "budget": budget, "seeds": [0, 1],
+            "contenders": {c: c for c in ("automl", "random", "optuna-tpe", "lgbm-tuner")}}
+    result = {"meta": meta, "tasks": {task: {"task": "regression", "metric": "rmse", "source": "s", "rows": [1, 1, 1],
+                                             "features": 1}}, "notes": [], "runs": runs, "analysis": {}}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_merge_combines_pieces_and_checks_the_goals(tmp_path):
+    from benchmarks.suite import run
+
+    budget = {"trials": 2, "timeout": 60.0, "rounds": 10, "early_stopping": 5}
+    a, b = _piece(tmp_path, "a", "t1", budget), _piece(tmp_path, "b", "t2", budget)
+    assert run.main(["--merge", str(a), str(b), "--name", "both", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "suite-both.json").read_text())
+    assert list(result["tasks"]) == ["t1", "t2"] and len(result["runs"]) == 16
+    assert [p["command"] for p in result["meta"]["pieces"]] == [
+        "python -m benchmarks.suite --tasks t1", "python -m benchmarks.suite --tasks t2"]
+    g = result["analysis"]["goals"]
+    # automl's final 1.0 is every task-seed's best: regret 0 <= optuna-tpe's, beats random 4/4, ahead of the tuner
+    assert g["regret"] == 0.0 and g["regret_le_tpe"] and g["beats_random"] == 1.0
+    assert g["tasks_ahead"] == 2 and g["tasks_ahead_ok"]
+    md = (tmp_path / "suite-both.md").read_text()
+    assert "on 2 of 2 tasks (goal ≥ 2): met" in md
+    # pieces with other budgets, or the same runs twice, are refused
+    c = _piece(tmp_path, "c", "t3", {**budget, "trials": 3})
+    assert run.main(["--merge", str(a), str(c), "--out", str(tmp_path)]) == 2
+    assert run.main(["--merge", str(a), str(a), "--out", str(tmp_path)]) == 2

@@ -140,8 +140,7 @@ class LightGBMTrainer(TabularTrainer):
                     return
 
         pruning_callback.order = 25  # after record_evaluation, before early stopping (order 30)
-        train = lgb.Dataset(data.train.X, data.train.y, params={"verbosity": -1}, free_raw_data=False)
-        valid = lgb.Dataset(data.valid.X, data.valid.y, reference=train, free_raw_data=False)
+        train, valid = self.datasets(p, data)
         callbacks = [pruning_callback]
         esr = extra["early_stopping_rounds"]
         boosting = next((p[k] for k in ("boosting", "boosting_type", "boost") if k in p), "gbdt")
@@ -158,6 +157,29 @@ class LightGBMTrainer(TabularTrainer):
             info={"best_iteration": int(best), "rounds_trained": int(trained[0] or booster.current_iteration()),
                   "fit_seconds": round(time.perf_counter() - t0, 4)},
         )
+
+    def datasets(self, p: dict[str, Any], data: Any) -> tuple[Any, Any]:
+        """The training and validation Datasets, binned once and reused by every later trial of the study.
+
+        Binning is the same for every trial unless a Dataset parameter (max_bin, min_data_in_bin, ...) changes,
+        and ``feature_pre_filter=False`` lets min_data_in_leaf vary on one Dataset; so the pair is cached on the
+        data object, keyed by the Dataset parameters (and the thread, since a Dataset must not be trained on by
+        two threads at once). A trial that tunes max_bin gets a new pair per value.
+        """
+        import threading
+
+        import lightgbm as lgb
+
+        dataset_params = lgb.Dataset(None, params=p).get_params()
+        key = (threading.get_ident(), id(data.train), id(data.valid), repr(sorted(dataset_params.items())), p.get("seed"))
+        cache: dict[Any, tuple[Any, Any]] = data.__dict__.setdefault("_lgb_datasets", {})
+        if key not in cache:
+            if len(cache) >= 8:  # a study that tunes max_bin: keep memory bounded
+                cache.pop(next(iter(cache)))
+            train = lgb.Dataset(data.train.X, data.train.y, params={"verbosity": -1}, free_raw_data=False)
+            valid = lgb.Dataset(data.valid.X, data.valid.y, reference=train, free_raw_data=False)
+            cache[key] = (train, valid)
+        return cache[key]
 
     # -- export hooks ---------------------------------------------------------------------------
     def final_params(self, params: dict[str, Any], user_attrs: Any) -> dict[str, Any]:

@@ -131,7 +131,35 @@ def analyze(runs: list[dict[str, Any]], *, trials: int, time_points: int = 40) -
             "beats_random": _beats(per_task, c, "random"),
             "beats_optuna_tpe": _beats(per_task, c, "optuna-tpe"),
         }
-    return {"tasks": per_task, "summary": summary, "contenders": contenders}
+    return {"tasks": per_task, "summary": summary, "contenders": contenders, "goals": goals(per_task, summary)}
+
+
+def goals(per_task: dict[str, Any], summary: dict[str, Any], me: str = "automl") -> dict[str, Any] | None:
+    """Issue 9's goals for ``me``: mean regret <= optuna-tpe's and better than random on >= 80% of task-seeds
+    (equal trials); at equal wall-clock, a lower mean regret than both LightGBMTuner and FLAML on >= 4 of 6 tasks
+    (scaled: two thirds of the tasks)."""
+    if me not in summary:
+        return None
+    s = summary[me]
+    tpe = summary.get("optuna-tpe", {}).get("regret_mean")
+    ahead = {}
+    for task, t in per_task.items():
+        rows = t["contenders"]
+        if me not in rows:
+            continue
+        mine = rows[me]["regret_at_equal_time_mean"]
+        others = {o: rows[o]["regret_at_equal_time_mean"] for o in ("lgbm-tuner", "flaml-cfo") if o in rows}
+        if others:
+            ahead[task] = {"mine": mine, **others, "ahead": all(mine < v for v in others.values())}
+    n_ahead = sum(v["ahead"] for v in ahead.values())
+    need = math.ceil(len(ahead) * 4 / 6)
+    return {
+        "regret": s["regret_mean"], "optuna_tpe_regret": tpe,
+        "regret_le_tpe": None if tpe is None or s["regret_mean"] is None else s["regret_mean"] <= tpe,
+        "beats_random": s["beats_random"],
+        "beats_random_ge_80": None if s["beats_random"] is None else s["beats_random"] >= 0.8,
+        "equal_time_ahead": ahead, "tasks_ahead": n_ahead, "tasks_needed": need, "tasks_ahead_ok": n_ahead >= need if ahead else None,
+    }
 
 
 def _at(evals: list[dict[str, Any]], bsf: list[float | None], t: float) -> float | None:

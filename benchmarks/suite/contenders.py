@@ -254,6 +254,7 @@ def run_automl(name: str, prepared: Any, budget: Budget, seed: int, *, spec: dic
     """A study spec without ``params`` through automl.runner (in-memory storage): automl's space, sampler, pruner."""
     from automl import runner, studyfile
 
+    spec = {**spec, **ABLATIONS.get(name, {})}
     prep = runner.prepare(studyfile.parse(spec, "<bench>"))
     out = RunResult(name, "", seed)
     t0 = time.perf_counter()
@@ -287,6 +288,17 @@ def pruning_savings(trials: list[Any]) -> dict[str, Any]:
     }
 
 
+#: automl with one default changed (opt-in contenders, ``--contenders automl,automl-nopruner,...``): the
+#: ablations that chose the defaults; each is a study-file override, so any of them is also a user's study file.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "automl-nopruner": {"pruner": "none"},
+    "automl-warmup": {"pruner": {"name": "median", "n_startup_trials": 10, "n_warmup_steps": 200}},
+    "automl-mv": {"pruner": "none", "sampler": {"name": "tpe", "multivariate": True}},
+    "automl-mv-warmup": {"pruner": {"name": "median", "n_startup_trials": 10, "n_warmup_steps": 200},
+                         "sampler": {"name": "tpe", "multivariate": True}},
+}
+
+
 # -- the table --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Contender:
@@ -309,6 +321,11 @@ CONTENDERS: dict[str, Contender] = {
         Contender("lgbm-tuner", run_lgbm_tuner, "optuna-integration LightGBMTuner (stepwise), stopped at the trial budget"),
     ]
 }
+#: The contenders a run uses unless ``--contenders`` names others (the ablations are opt-in).
+DEFAULT_CONTENDERS = list(CONTENDERS)
+CONTENDERS.update({
+    name: Contender(name, run_automl, f"automl with {override} (ablation)") for name, override in ABLATIONS.items()
+})
 
 
 def available(c: Contender) -> str | None:

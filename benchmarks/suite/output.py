@@ -50,6 +50,31 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {c} | {_f(s['regret_mean'], 3)} | {_f(s['rank_mean'], 3)} | {_pct(s['beats_random'])} | "
             f"{_pct(s['beats_optuna_tpe'])} | {_f(s['regret_at_equal_time_mean'], 3)} | {s['reached_target']}/{s['task_seeds']} | {_f(s['time_to_target_median'], 3)} |"
         )
+    g = a.get("goals")
+    if g:
+        def ok(v: bool | None) -> str:
+            return "—" if v is None else ("met" if v else "**not met**")
+
+        lines += [
+            "",
+            "## automl against issue 9's goals",
+            "",
+            f"- Equal trials, mean normalized regret: automl {_f(g['regret'], 3)} vs optuna-tpe "
+            f"{_f(g['optuna_tpe_regret'], 3)} (goal ≤): {ok(g['regret_le_tpe'])}.",
+            f"- Equal trials, better than random on {_pct(g['beats_random'])} of task-seeds (goal ≥ 80%): "
+            f"{ok(g['beats_random_ge_80'])}.",
+        ]
+        if g["equal_time_ahead"]:
+            lines += [
+                f"- Equal wall-clock, lower mean regret than both LightGBMTuner and FLAML on {g['tasks_ahead']} of "
+                f"{len(g['equal_time_ahead'])} tasks (goal ≥ {g['tasks_needed']}): {ok(g['tasks_ahead_ok'])}.",
+                "",
+                "| task | automl regret at equal wall-clock | lgbm-tuner | flaml-cfo | automl ahead of both |",
+                "|---|---:|---:|---:|---|",
+            ]
+            for task, row in g["equal_time_ahead"].items():
+                lines.append(f"| {task} | {_f(row['mine'], 3)} | {_f(row.get('lgbm-tuner'), 3)} | "
+                             f"{_f(row.get('flaml-cfo'), 3)} | {'yes' if row['ahead'] else 'no'} |")
     for task, t in a["tasks"].items():
         info = result["tasks"][task]
         lines += [

@@ -49,6 +49,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="output folder")
     p.add_argument("--work", type=Path, help="folder for the tasks' Parquet files (default: a temporary one)")
     p.add_argument("--name", help="output stem suite-<name> (default: the mode)")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                   help="combine the pieces of a split run (their suite-*.json, same budget) into one analysis and "
+                        "write suite-<name>.{md,json,html}; runs nothing")
     args = p.parse_args(argv)
     args.mode = args.mode or "quick"
     return args
@@ -91,15 +94,56 @@ def _g(v: float | None) -> str:
     return "-" if v is None else f"{v:.6g}"
 
 
+def merge(paths: list[Path], name: str, out: Path, command: str) -> int:
+    """One result from the pieces of a split run: their runs analysed together (regret and ranks are per task, over
+    every run of the task in any piece; a piece may add contenders to another's tasks, but no (task, contender,
+    seed) may appear twice), the pieces' commands, dates and machines kept in the meta."""
+    import json
+
+    pieces = [json.loads(p.read_text()) for p in paths]
+    budgets = {json.dumps(p["meta"]["budget"], sort_keys=True) for p in pieces}
+    if len(budgets) != 1:
+        print(f"the pieces have different budgets: {sorted(budgets)}", file=sys.stderr)
+        return 2
+    seen: dict[tuple[str, str, int], str] = {}
+    for path, p in zip(paths, pieces):
+        for r in p["runs"]:
+            key = (r["task"], r["contender"], r["seed"])
+            if key in seen:
+                print(f"{key[1]} on {key[0]} seed {key[2]} is in both {seen[key]} and {path}", file=sys.stderr)
+                return 2
+            seen[key] = str(path)
+    runs = [r for p in pieces for r in p["runs"]]
+    first = pieces[0]["meta"]
+    meta = {
+        "mode": name, "command": command + "  (pieces: " + "; ".join(p["meta"]["command"] for p in pieces) + ")",
+        "date": " / ".join(p["meta"]["date"] for p in pieces),
+        "wall_seconds": round(sum(p["meta"]["wall_seconds"] for p in pieces), 1),
+        "machine": " / ".join(sorted({p["meta"]["machine"] for p in pieces})), "versions": first["versions"],
+        "budget": first["budget"], "seeds": sorted({s for p in pieces for s in p["meta"]["seeds"]}),
+        "contenders": {k: v for p in pieces for k, v in p["meta"]["contenders"].items()},
+        "pieces": [p["meta"] for p in pieces],
+    }
+    result = {"meta": meta, "tasks": {k: v for p in pieces for k, v in p["tasks"].items()},  # the same split in every piece
+              "notes": [n for p in pieces for n in p["notes"]], "runs": runs,
+              "analysis": analysis.analyze(runs, trials=first["budget"]["trials"])}
+    written = output.write(result, out)
+    print(f"wrote {', '.join(str(p) for p in written.values())}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # GPSampler's torch and any BLAS: one thread, as every fit
     args = parse(argv)
+    if args.merge:
+        command = "python -m benchmarks.suite " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+        return merge(args.merge, args.name or "merged", args.out, command)
     cfg = dict(MODES[args.mode])
     for key in ("seeds", "trials", "timeout", "rounds", "early_stopping"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     task_names = args.tasks.split(",") if args.tasks else cfg["tasks"]
-    names = args.contenders.split(",") if args.contenders else list(cmod.CONTENDERS)
+    names = args.contenders.split(",") if args.contenders else list(cmod.DEFAULT_CONTENDERS)
     unknown = [t for t in task_names if t not in tmod.TASKS] + [c for c in names if c not in cmod.CONTENDERS]
     if unknown:
         print(f"unknown task or contender: {', '.join(unknown)}", file=sys.stderr)
@@ -143,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                 for c in runnable:
                     contender = cmod.CONTENDERS[c]
                     kwargs = {}
-                    if c == "automl":
+                    if c == "automl" or c in cmod.ABLATIONS:
                         kwargs["spec"] = tmod.spec_dict(task, path, trials=budget.trials, timeout=budget.timeout,
                                                         seed=seed, fixed=fixed)
                     t0 = time.perf_counter()

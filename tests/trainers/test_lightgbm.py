@@ -101,3 +101,30 @@ def _write(tmp_path, csv):
     p = tmp_path / "s.yaml"
     p.write_text(yaml.safe_dump({"data": {"path": csv.name, "target": "y"}, "model": "lightgbm", "trials": 1}))
     return p
+
+
+def test_datasets_are_binned_once_and_reused_with_the_same_results(study_file):
+    # Trials that vary min_child_samples share one binned Dataset pair (feature_pre_filter=False) and score exactly
+    # as fits on fresh Datasets do; a Dataset parameter (max_bin) gets its own pair.
+    from automl.trainers.base import FitContext
+
+    prepared = prepare(api.load_study_file(study_file()))
+    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=1, seed=0)
+    trainer, data = prepared.trainer, prepared.data
+
+    def score(params, fresh):
+        if fresh:
+            data.__dict__.pop("_lgb_datasets", None)
+        p = {"num_boost_round": 40, "num_threads": 1, **params}
+        result = trainer.fit(p, data, lambda *a, **k: None, ctx)
+        return float(trainer.evaluate(result, data, "valid", prepared.metrics)[0])
+
+    grid = [{"min_child_samples": m, "num_leaves": n} for m, n in [(20, 31), (2, 8), (60, 64), (5, 4)]]
+    fresh = [score(p, fresh=True) for p in grid]
+    data.__dict__.pop("_lgb_datasets", None)
+    reused = [score(p, fresh=False) for p in grid]
+    assert reused == fresh
+    assert len(set(fresh)) > 1  # the parameters did change the fits
+    assert len(data._lgb_datasets) == 1
+    score({"max_bin": 15}, fresh=False)
+    assert len(data._lgb_datasets) == 2
