@@ -298,7 +298,7 @@ def load_for_worker(prepared: Any, url: str, index: int) -> optuna.Study:
     spec = prepared.spec
     n_obj = len(prepared.metrics)
     sampler = samplers.make_sampler(spec.sampler, seed=derive_seed(spec.seed, index), n_objectives=n_obj, grid=prepared.grid)
-    pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj)
+    pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj, defaults=samplers.pruner_defaults(prepared))
     return optuna.load_study(study_name=spec.study_name, storage=storage_mod.open_storage(url), sampler=sampler, pruner=pruner)
 
 

@@ -129,7 +129,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
     storage = storage_mod.open_storage(url)
     n_obj = len(prepared.metrics)
     sampler = samplers.make_sampler(spec.sampler, seed=spec.seed if seed is None else seed, n_objectives=n_obj, grid=prepared.grid)
-    pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj)
+    pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj, defaults=samplers.pruner_defaults(prepared))
     fp = space.fingerprint(prepared.params)
     name = spec.study_name
     if name in storage_mod.study_names(storage):

@@ -55,6 +55,13 @@ DEFAULT_MULTI_SAMPLER = "nsga2"
 DEFAULT_PRUNER = "median"
 
 
+def pruner_defaults(prepared: Any) -> dict[str, dict[str, Any]]:
+    """The trainer's own pruner settings for this study (its ``pruner_defaults(fixed)`` hook, optional for plugins):
+    warm-up is measured in the trainer's steps, which only the trainer knows the length of."""
+    hook = getattr(prepared.trainer, "pruner_defaults", None)
+    return dict(hook(prepared.fixed)) if hook else {}
+
+
 def split_name(value: str | Mapping[str, Any] | None, default: str) -> tuple[str, dict[str, Any]]:
     if value is None:
         return default, {}
@@ -104,12 +111,19 @@ def make_sampler(
     return cls(**opts)
 
 
-def make_pruner(value: str | Mapping[str, Any] | None, *, n_objectives: int) -> optuna.pruners.BasePruner:
+def make_pruner(
+    value: str | Mapping[str, Any] | None,
+    *,
+    n_objectives: int,
+    defaults: Mapping[str, dict[str, Any]] | None = None,
+) -> optuna.pruners.BasePruner:
+    """The study file's pruner. A pruner named without options gets ``defaults[name]`` (the trainer's, see
+    :func:`pruner_defaults`) or else PRUNER_DEFAULTS."""
     if n_objectives > 1:  # Optuna cannot prune multi-objective trials
         return optuna.pruners.NopPruner()
     name, opts = split_name(value, DEFAULT_PRUNER)
     if not opts:
-        opts = dict(PRUNER_DEFAULTS.get(name, {}))
+        opts = dict((defaults or {}).get(name) or PRUNER_DEFAULTS.get(name, {}))
     elif name == "percentile":
         opts.setdefault("percentile", 25.0)
     return PRUNERS[name][0](**opts)

@@ -130,6 +130,12 @@ def test_merge_combines_pieces_and_checks_the_goals(tmp_path):
     assert g["tasks_ahead"] == 2 and g["tasks_ahead_ok"]
     md = (tmp_path / "suite-both.md").read_text()
     assert "on 2 of 2 tasks (goal ≥ 2): met" in md
+    # --rename relabels a contender everywhere (an ablation that became the default)
+    assert run.main(["--merge", str(a), str(b), "--name", "renamed", "--rename", "automl=automl-old",
+                     "--out", str(tmp_path)]) == 0
+    renamed = json.loads((tmp_path / "suite-renamed.json").read_text())
+    assert "automl-old" in renamed["analysis"]["summary"] and "automl" not in renamed["analysis"]["summary"]
+    assert renamed["meta"]["contenders"]["automl-old"] == "automl [was automl]"
     # pieces with other budgets, or the same runs twice, are refused
     c = _piece(tmp_path, "c", "t3", {**budget, "trials": 3})
     assert run.main(["--merge", str(a), str(c), "--out", str(tmp_path)]) == 2

@@ -185,7 +185,10 @@ def assert_exact(study: optuna.Study, budget: int, failed: int = 0) -> None:
 def test_four_workers_finish_exactly_the_budget(study_file, tmp_path, kind):
     url = f"sqlite:///{tmp_path}/w.db" if kind == "sqlite" else f"journal:///{tmp_path}/w.log"
     path = study_file(trials=10, pruner="none")
-    finish(automl("run", str(path), "--jobs", "4", "--storage", url, "--no-progress"))
+    # Each trial takes at least 1 s, so the first worker up cannot finish the budget before the others have
+    # started (spawned workers take seconds to import on a busy machine; the fits alone take milliseconds).
+    finish(automl("run", str(path), "--jobs", "4", "--storage", url, "--no-progress",
+                  env={"AUTOML_TEST_TRIAL_SLEEP": "1.0"}))
     study = load(url)
     assert_exact(study, 10)
     workers = {t.user_attrs["worker"] for t in study.trials}

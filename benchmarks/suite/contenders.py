@@ -292,6 +292,9 @@ def pruning_savings(trials: list[Any]) -> dict[str, Any]:
 #: ablations that chose the defaults; each is a study-file override, so any of them is also a user's study file.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "automl-nopruner": {"pruner": "none"},
+    # automl's LightGBM pruning default before the full run (the generic PRUNER_DEFAULTS), called "automl-v0" in
+    # benchmarks/results/suite-full.md; "automl-warmup" is what the LightGBM trainer now uses by default.
+    "automl-warmup10": {"pruner": {"name": "median", "n_startup_trials": 5, "n_warmup_steps": 10}},
     "automl-warmup": {"pruner": {"name": "median", "n_startup_trials": 10, "n_warmup_steps": 200}},
     "automl-mv": {"pruner": "none", "sampler": {"name": "tpe", "multivariate": True}},
     "automl-mv-warmup": {"pruner": {"name": "median", "n_startup_trials": 10, "n_warmup_steps": 200},

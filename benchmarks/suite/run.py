@@ -52,6 +52,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
                    help="combine the pieces of a split run (their suite-*.json, same budget) into one analysis and "
                         "write suite-<name>.{md,json,html}; runs nothing")
+    p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                   help="with --merge: call contender OLD NEW (e.g. an ablation that became automl's default)")
     args = p.parse_args(argv)
     args.mode = args.mode or "quick"
     return args
@@ -94,13 +96,19 @@ def _g(v: float | None) -> str:
     return "-" if v is None else f"{v:.6g}"
 
 
-def merge(paths: list[Path], name: str, out: Path, command: str) -> int:
+def merge(paths: list[Path], name: str, out: Path, command: str, rename: dict[str, str] | None = None) -> int:
     """One result from the pieces of a split run: their runs analysed together (regret and ranks are per task, over
     every run of the task in any piece; a piece may add contenders to another's tasks, but no (task, contender,
     seed) may appear twice), the pieces' commands, dates and machines kept in the meta."""
     import json
 
     pieces = [json.loads(p.read_text()) for p in paths]
+    rename = rename or {}
+    for p in pieces:
+        for r in p["runs"]:
+            r["contender"] = rename.get(r["contender"], r["contender"])
+        p["meta"]["contenders"] = {rename.get(k, k): (f"{v} [was {k}]" if k in rename else v)
+                                   for k, v in p["meta"]["contenders"].items()}
     budgets = {json.dumps(p["meta"]["budget"], sort_keys=True) for p in pieces}
     if len(budgets) != 1:
         print(f"the pieces have different budgets: {sorted(budgets)}", file=sys.stderr)
@@ -137,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.merge:
         command = "python -m benchmarks.suite " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-        return merge(args.merge, args.name or "merged", args.out, command)
+        bad = [r for r in args.rename if r.count("=") != 1]
+        if bad:
+            print(f"--rename takes OLD=NEW (got {', '.join(bad)})", file=sys.stderr)
+            return 2
+        return merge(args.merge, args.name or "merged", args.out, command, dict(r.split("=") for r in args.rename))
     cfg = dict(MODES[args.mode])
     for key in ("seeds", "trials", "timeout", "rounds", "early_stopping"):
         if getattr(args, key) is not None:

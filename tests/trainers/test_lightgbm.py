@@ -128,3 +128,20 @@ def test_datasets_are_binned_once_and_reused_with_the_same_results(study_file):
     assert len(data._lgb_datasets) == 1
     score({"max_bin": 15}, fresh=False)
     assert len(data._lgb_datasets) == 2
+
+
+@pytest.mark.parametrize("pruner,fixed,expected", [
+    (None, {}, ("MedianPruner", 10, 200)),  # the suite's choice: a fifth of the default 1,000 rounds
+    ("median", {"num_boost_round": 30}, ("MedianPruner", 10, 10)),  # never below 10 steps
+    ("percentile", {"num_boost_round": 500}, ("PercentilePruner", 10, 100)),
+    ({"name": "median", "n_warmup_steps": 3}, {}, ("MedianPruner", 5, 3)),  # the user's options win
+])
+def test_lightgbm_pruner_defaults_scale_with_the_rounds(study_file, pruner, fixed, expected):
+    from automl.runner import open_or_create
+
+    overrides = {"fixed": {"min_child_samples": 5, "num_threads": 1, **fixed}}
+    if pruner is not None:
+        overrides["pruner"] = pruner
+    prepared = prepare(api.load_study_file(study_file(**overrides)))
+    p = open_or_create(prepared, "memory").pruner
+    assert (type(p).__name__, p._n_startup_trials, p._n_warmup_steps) == expected
