@@ -140,3 +140,5 @@ def test_merge_combines_pieces_and_checks_the_goals(tmp_path):
     c = _piece(tmp_path, "c", "t3", {**budget, "trials": 3})
     assert run.main(["--merge", str(a), str(c), "--out", str(tmp_path)]) == 2
     assert run.main(["--merge", str(a), str(a), "--out", str(tmp_path)]) == 2
+    assert run.main(["--merge", str(a), str(tmp_path / "missing.json"), "--out", str(tmp_path)]) == 2
+    assert run.main(["--merge", str(a), "--rename", "automl", "--out", str(tmp_path)]) == 2

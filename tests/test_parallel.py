@@ -188,7 +188,7 @@ def test_four_workers_finish_exactly_the_budget(study_file, tmp_path, kind):
     # Each trial takes at least 1 s, so the first worker up cannot finish the budget before the others have
     # started (spawned workers take seconds to import on a busy machine; the fits alone take milliseconds).
     finish(automl("run", str(path), "--jobs", "4", "--storage", url, "--no-progress",
-                  env={"AUTOML_TEST_TRIAL_SLEEP": "1.0"}))
+                  env={parallel.TEST_SLEEP_ENV: "1.0"}))
     study = load(url)
     assert_exact(study, 10)
     workers = {t.user_attrs["worker"] for t in study.trials}

@@ -102,7 +102,13 @@ def merge(paths: list[Path], name: str, out: Path, command: str, rename: dict[st
     seed) may appear twice), the pieces' commands, dates and machines kept in the meta."""
     import json
 
-    pieces = [json.loads(p.read_text()) for p in paths]
+    pieces = []
+    for path in paths:
+        try:
+            pieces.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as e:
+            print(f"{path}: cannot read a suite result ({e}); pass the suite-*.json files a run wrote", file=sys.stderr)
+            return 2
     rename = rename or {}
     for p in pieces:
         for r in p["runs"]:
