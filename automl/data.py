@@ -42,6 +42,43 @@ class TabularData:
     categories: dict[str, list[Any]] = field(default_factory=dict)
     path: str = ""
     fingerprint: str = ""
+    #: k-fold cross-validation over train+valid (``dev``): (train rows, valid rows) index pairs into ``dev``;
+    #: empty = one validation split. Set by :meth:`use_cv`.
+    folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    seed: int = 0
+
+    @property
+    def cv(self) -> int:
+        return len(self.folds)
+
+    @property
+    def dev(self) -> Split:
+        """train + valid, in that order: what cross-validation folds index, and what export refits on."""
+        cached = self.__dict__.get("_dev")
+        if cached is None or cached[0] is not self.train or cached[1] is not self.valid:
+            joined = Split(pd.concat([self.train.X, self.valid.X], ignore_index=True), np.concatenate([self.train.y, self.valid.y]))
+            self.__dict__["_dev"] = cached = (self.train, self.valid, joined)
+        return cached[2]
+
+    def use_cv(self, k: int) -> None:
+        """Score trials by ``k``-fold cross-validation of ``dev`` (stratified for classification; 0 = holdout)."""
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        if k < 2:
+            self.folds = []
+            return
+        y = self.dev.y
+        splitter = (KFold if self.task == REGRESSION else StratifiedKFold)(n_splits=k, shuffle=True, random_state=self.seed)
+        self.folds = [(np.asarray(tr), np.asarray(va)) for tr, va in splitter.split(np.zeros(len(y)), y)]
+
+    def fold(self, i: int) -> TabularData:
+        """Fold ``i`` as a holdout data set (its train rows as ``train``, its valid rows as ``valid``)."""
+        from dataclasses import replace
+
+        tr, va = self.folds[i]
+        dev = self.dev
+        return replace(self, train=Split(dev.X.iloc[tr].reset_index(drop=True), dev.y[tr]),
+                       valid=Split(dev.X.iloc[va].reset_index(drop=True), dev.y[va]), folds=[])
 
     @property
     def features(self) -> list[str]:
@@ -173,6 +210,7 @@ def load(spec: Any) -> TabularData:
         categories=cats,
         path=str(path),
         fingerprint=fingerprint(path),
+        seed=d.seed,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import optuna
 
-from automl import space
+from automl import _optuna_compat, space
 from automl.errors import TrialFailed
 from automl.storage import WORKER_ATTR, worker_id
 from automl.trainers.base import FitContext
@@ -38,21 +38,21 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) 
         trial.set_user_attr(WORKER_ATTR, worker_id())
         params = space.suggest(trial, params_spec)
         curve: list[dict[str, Any]] = []
+        first_used = None if multi else _optuna_compat.first_step_used(trial.study.pruner)
 
         def report(step: int, value: float, **extras: Any) -> None:
             curve.append({"step": int(step), "value": _jsonable(float(value)), **{k: _jsonable(v) for k, v in extras.items()}})
             if not math.isfinite(value):
                 raise TrialFailed(f"validation {metrics[0].name} is {value} at step {step}")
-            if multi:
-                return
+            if first_used is None or step < first_used:
+                return  # no pruner can use this step: it stays in the curve, stored once at the end
             trial.report(float(value), int(step))
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at step {step} ({metrics[0].name} {value:.6g})")
 
         t0 = time.perf_counter()
         try:
-            result = trainer.fit({**fixed, **params}, data, report, ctx)
-            values = trainer.evaluate(result, data, "valid", metrics)
+            result, values, folds = fit_and_score(trainer, {**fixed, **params}, data, report, ctx, metrics)
         except optuna.TrialPruned:
             trial.set_user_attr("pruned_at_step", curve[-1]["step"] if curve else 0)
             raise
@@ -73,6 +73,48 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) 
                 trial.set_user_attr(k, _jsonable(v))
         for m, v in zip(metrics, values):
             trial.set_user_attr(f"valid_{m.name}", float(v))
+        if folds is not None:
+            trial.set_user_attr(FOLDS_ATTR, {m.name: [float(v) for v in f] for m, f in zip(metrics, folds)})
         return values if multi else values[0]
 
     return objective
+
+
+#: A cross-validated trial's value of every metric on each fold (its value is their mean).
+FOLDS_ATTR = "fold_values"
+
+
+def _silent(step: int, value: float, **extras: Any) -> None:
+    return None
+
+
+def fit_and_score(trainer: Any, params: dict[str, Any], data: Any, report: Callable[..., None], ctx: FitContext,
+                  metrics: list[Any]) -> tuple[Any, list[float], list[list[float]] | None]:
+    """Fit and score one configuration: (fit result, validation values, per-fold values or None).
+
+    With cross-validation folds (``data.folds``) the values are the fold means. A trainer with ``fit_cv`` trains
+    the folds in lockstep and reports the fold mean each step (LightGBM); any other trainer fits the folds one
+    after another, reporting the first fold's curve to the pruner (so a bad configuration is pruned during fold
+    1, as on a holdout split) and the rest silently.
+    """
+    if not getattr(data, "folds", None):
+        result = trainer.fit(params, data, report, ctx)
+        return result, list(trainer.evaluate(result, data, "valid", metrics)), None
+    if hasattr(trainer, "fit_cv"):
+        result, per_fold = trainer.fit_cv(params, data, report, ctx, metrics)
+    else:
+        per_fold = [[] for _ in metrics]
+        infos = []
+        for i in range(data.cv):
+            part = data.fold(i)
+            result = trainer.fit(params, part, report if i == 0 else _silent, ctx)
+            infos.append(result.info)
+            for j, v in enumerate(trainer.evaluate(result, part, "valid", metrics)):
+                per_fold[j].append(float(v))
+        # Whole-number facts (best_iteration, best_epoch, ...) become the folds' rounded mean, for the refit.
+        for k in infos[0]:
+            vals = [inf.get(k) for inf in infos]
+            if all(isinstance(x, int) and not isinstance(x, bool) for x in vals):
+                result.info[k] = int(round(sum(vals) / len(vals)))
+    values = [sum(f) / len(f) for f in per_fold]
+    return result, values, per_fold

@@ -75,6 +75,9 @@ def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
     except DataError as e:
         problems.extend(e.problems)
     task = task or spec.data.task or (trainer.tasks[0] if len(trainer.tasks) == 1 else None)
+    if data is not None:
+        for f, m in choose_cv(spec, trainer, data):
+            add(f, m)
 
     table = trainer.metrics()
     names = spec.metrics or ([trainer.default_metric(task)] if task else [])
@@ -115,6 +118,21 @@ def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
     if problems:
         raise StudyFileError(problems)
     return Prepared(spec, trainer, data, task, metrics, params, fixed, grid)
+
+
+def choose_cv(spec: StudySpec, trainer: Any, data: Any) -> list[tuple[str, str]]:
+    """Set the data's cross-validation folds: ``data.cv`` from the file, else the trainer's rule."""
+    k = spec.data.cv
+    if not hasattr(data, "use_cv"):
+        return [("data.cv", f"is for tabular trainers; {spec.model!r} scores one validation split, remove it")] if k else []
+    rows = len(data.train) + len(data.valid)
+    if k is None:
+        rule = getattr(trainer, "default_cv", None)  # optional for plugins (TabularTrainer has it)
+        k = rule(rows, len(data.features), spec.timeout) if rule else 0
+    if k > rows:
+        return [("data.cv", f"{k} folds need at least {k} rows of train+valid, found {rows}; use fewer folds")]
+    data.use_cv(k)
+    return []
 
 
 def workers_threads(jobs: int) -> int:
@@ -165,7 +183,32 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
     study.set_user_attr(SPACE_ATTR, fp)
     for k, v in study_attrs(prepared).items():
         study.set_user_attr(k, v)
+    enqueue_warm_start(prepared, study)
     return study
+
+
+WARM_ATTR = "automl:warm_start"  # on a trial: where its parameters came from; on the study: how many were queued
+
+
+def enqueue_warm_start(prepared: Prepared, study: optuna.Study) -> int:
+    """Queue the trainer's warm-start configurations (``warm_start(task)``: its defaults, a mined portfolio) as
+    the study's first trials, each tagged with ``automl:warm_start``; the sampler takes over after them.
+
+    Done once, when the study is created (a resume never re-queues). Each configuration is restricted to the
+    study's space (:func:`automl.space.project`): one outside a user's ``params:`` ranges is skipped. Grid
+    studies walk their grid instead."""
+    hook = getattr(prepared.trainer, "warm_start", None)
+    if hook is None or prepared.grid is not None or study.user_attrs.get(WARM_ATTR) is not None:
+        return 0
+    seen: list[dict[str, Any]] = []
+    for tag, config in hook(prepared.task):
+        params = space.project(config, prepared.params)
+        if params is None or params in seen:
+            continue
+        seen.append(params)
+        study.enqueue_trial(params, user_attrs={WARM_ATTR: tag}, skip_if_exists=True)
+    study.set_user_attr(WARM_ATTR, len(seen))
+    return len(seen)
 
 
 def study_attrs(prepared: Prepared) -> dict[str, Any]:
@@ -196,8 +239,14 @@ class RunOutcome:
     died: list[str] = field(default_factory=list)  # worker processes killed while the run went on
 
 
+#: The budget of a study file with a ``timeout`` and no ``trials``: run until the time is up.
+UNLIMITED = 2**62
+
+
 def budget_of(prepared: Prepared, trials: int | None) -> int:
     budget = trials if trials is not None else prepared.spec.trials
+    if budget is None:
+        budget = UNLIMITED
     if prepared.grid is not None:
         budget = min(budget, space.grid_size(prepared.grid))
     return budget
@@ -237,7 +286,7 @@ def run(
         from tqdm.auto import tqdm
 
         done = storage_mod.count_finished(study)
-        bar = tqdm(total=budget, initial=min(done, budget), desc=spec.study_name, unit="trial", dynamic_ncols=True)
+        bar = tqdm(total=None if budget == UNLIMITED else budget, initial=min(done, budget), desc=spec.study_name, unit="trial", dynamic_ncols=True)
 
     def show(finished: int) -> None:
         if bar is not None and (finished != bar.n or jobs == 1):
@@ -301,8 +350,14 @@ def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int 
         if t.number in stored:
             continue
         ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=workers_threads(1), seed=prepared.spec.seed or 0)
-        result = prepared.trainer.fit({**prepared.fixed, **t.params}, data, lambda *a, **k: None, ctx)
-        values = prepared.trainer.evaluate(result, data, "test", prepared.metrics)
+        params, fit_on = {**prepared.fixed, **t.params}, data
+        if getattr(data, "folds", None):
+            # Cross-validated trials have no model trained on one split: refit on train+valid, as export does.
+            from automl.export import refit_data
+
+            params, fit_on = prepared.trainer.final_params(params, t.user_attrs), refit_data(data)
+        result = prepared.trainer.fit(params, fit_on, lambda *a, **k: None, ctx)
+        values = prepared.trainer.evaluate(result, fit_on, "test", prepared.metrics)
         stored[t.number] = {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=False) if math.isfinite(v)}
     keep = {t.number for t in best[:max_trials]}
     stored = {k: v for k, v in stored.items() if k in keep}

@@ -127,3 +127,4 @@ def make_pruner(
     elif name == "percentile":
         opts.setdefault("percentile", 25.0)
     return PRUNERS[name][0](**opts)
+

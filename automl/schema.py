@@ -36,7 +36,10 @@ def study_schema() -> dict[str, Any]:
     if "source" in s.get("required", []):
         s["required"].remove("source")
 
-    props["trials"]["exclusiveMinimum"] = 0
+    _branch(props["trials"], "integer")["exclusiveMinimum"] = 0
+    s["anyOf"] = [{"required": ["trials"]}, {"required": ["timeout"]}]  # a timeout alone runs until time is up
+    cv = defs["DataSpec"]["properties"]["cv"]
+    cv["anyOf"] = [{"const": 0}, {"type": "integer", "minimum": 2}, {"type": "null"}]
     props["max_failures"]["exclusiveMinimum"] = 0
     _branch(props["timeout"], "number")["exclusiveMinimum"] = 0
     props["model"]["examples"] = list(trainers.BUILTIN)

@@ -118,3 +118,31 @@ def changed(stored: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
     """Names of parameters added, removed or changed between two fingerprints."""
     names = sorted(set(stored) | set(current))
     return [n for n in names if stored.get(n) != current.get(n)]
+
+
+def project(config: Mapping[str, Any], params: Mapping[str, ParamSpec]) -> dict[str, Any] | None:
+    """A warm-start configuration restricted to the study's space, or None when it does not fit.
+
+    Names the space does not search are dropped (fixed or absent there); a value outside its parameter's range
+    or choices (or off its step) drops the whole configuration, so a user's own ``params:`` ranges are never
+    overridden; conditional parameters are left to the sampler. None too when nothing of it is searched."""
+    out: dict[str, Any] = {}
+    for name, v in config.items():
+        p = params.get(name)
+        if p is None or p.when:
+            continue
+        if p.type in ("float", "int"):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not p.low <= v <= p.high:
+                return None
+            if p.type == "int":
+                if float(v) != int(v):
+                    return None
+                v = int(v)
+            if p.step and abs((v - p.low) / p.step - round((v - p.low) / p.step)) > 1e-9:
+                return None
+            out[name] = float(v) if p.type == "float" else v
+        else:
+            if v not in list(p.choices):
+                return None
+            out[name] = v
+    return out or None

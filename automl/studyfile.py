@@ -44,6 +44,12 @@ class DataSpec(BaseModel):
     valid_size: float = Field(0.2, description="fraction scored by the objective")
     test_size: float = Field(0.2, description="fraction scored once for the best trial (0 = none)")
     seed: int = Field(0, description="split seed; classification splits are stratified")
+    cv: int | None = Field(
+        None,
+        description="k-fold cross-validation: K >= 2 scores each trial by the mean over K folds of train+valid "
+        "(the test split stays held out); 0 = one validation split; default: the trainer's rule "
+        "(LightGBM: 5 folds on small data, see README)",
+    )
 
 
 class StudySpec(BaseModel):
@@ -56,7 +62,9 @@ class StudySpec(BaseModel):
     data: DataSpec
     model: str = Field(description="the trainer, e.g. lightgbm or mlp")
     metric: str | list[str] | None = Field(None, description="a metric name, or a list for multi-objective")
-    trials: int = Field(description="total number of finished trials the study holds when done")
+    trials: int | None = Field(
+        None, description="total number of finished trials the study holds when done; omit to run until timeout"
+    )
     timeout: float | None = Field(None, description="seconds for one invocation")
     seed: int | None = Field(None, description="sampler seed")
     sampler: str | dict[str, Any] | None = Field(None, description="a name, or {name: ..., <options>}")
@@ -231,6 +239,8 @@ def _pydantic_problems(err: ValidationError) -> list[tuple[str, str]]:
 def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     trials = raw.get("trials")
+    if trials is None and raw.get("timeout") is None:
+        out.append(("trials", "required unless timeout is given: a number of trials, a timeout in seconds, or both"))
     if isinstance(trials, bool) or (trials is not None and not isinstance(trials, int)):
         out.append(("trials", f"must be a positive whole number (got {_fmt(trials)})"))
     elif isinstance(trials, int) and trials <= 0:
@@ -248,6 +258,9 @@ def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
             out.append(("data.valid_size", f"must be a fraction between 0 and 1 (got {vs})"))
         if isinstance(ts, (int, float)) and not 0 <= ts < 1:
             out.append(("data.test_size", f"must be a fraction in [0, 1) (got {ts})"))
+        cv = data.get("cv")
+        if isinstance(cv, int) and not isinstance(cv, bool) and (cv == 1 or cv < 0):
+            out.append(("data.cv", f"must be 0 (one validation split) or a number of folds >= 2 (got {cv})"))
         if isinstance(vs, (int, float)) and isinstance(ts, (int, float)) and 0 < vs < 1 and 0 <= ts < 1 and vs + ts >= 1:
             out.append(("data.valid_size", f"valid_size + test_size must be < 1 to leave training rows (got {vs} + {ts})"))
     metric = raw.get("metric")

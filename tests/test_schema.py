@@ -47,7 +47,7 @@ def test_committed_schema_is_what_automl_schema_prints():
 def test_schema_hides_the_internal_source_field():
     s = study_schema()
     assert "source" not in s["properties"] and "source" not in s.get("required", [])
-    assert s["required"] == ["data", "model", "trials"]
+    assert s["required"] == ["data", "model"] and s["anyOf"] == [{"required": ["trials"]}, {"required": ["timeout"]}]
     assert "median" in s["properties"]["pruner"]["anyOf"][0]["enum"]  # read from the pruner table
 
 
@@ -82,12 +82,15 @@ VALID = [
     with_(params__num_leaves={"type": "int", "low": 1, "high": 9, "step": 2}, data__test_size=0, fixed={"num_boost_round": 10}),
     with_(params__drop_rate={"type": "float", "low": 0.1, "high": 0.5, "when": {"learning_rate": [0.1, 0.2]}}),
     with_(params=...),
+    with_(trials=..., timeout=30, data__cv=5),  # a timeout alone; 5-fold cross-validation
+    with_(data__cv=0),
 ]
 
 MALFORMED = {
     "unknown top-level field": with_(trails=5),
     "missing model": with_(model=...),
     "missing trials": with_(trials=...),
+    "cv of one fold": with_(data__cv=1),
     "trials not a number": with_(trials="many"),
     "trials zero": with_(trials=0),
     "timeout negative": with_(timeout=-1),

@@ -363,19 +363,35 @@ def contour_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------------------------- learning curves
 
 
+def _curve(t: optuna.trial.FrozenTrial) -> tuple[list[int], list[float]]:
+    """A trial's validation curve: the ``learning_curve`` user attribute automl stores once per trial (every
+    reported step, also those no pruner needed and so never sent to ``trial.report``), else Optuna's
+    intermediate values (studies made by other tools)."""
+    lc = t.user_attrs.get("learning_curve")
+    if isinstance(lc, list) and lc:
+        pts = {}
+        for row in lc:
+            if isinstance(row, dict) and isinstance(row.get("step"), int):
+                v = row.get("value")
+                pts[row["step"]] = float(v) if isinstance(v, (int, float)) else float("nan")
+        if pts:
+            steps = sorted(pts)
+            return steps, [pts[s] for s in steps]
+    steps = sorted(t.intermediate_values)
+    return steps, [t.intermediate_values[s] for s in steps]
+
+
 def curves_data(study: optuna.Study, max_curves: int = CURVES_MAX) -> dict[str, Any]:
-    """Intermediate values per trial (steps, values, state, extras such as train_loss from ``learning_curve``).
+    """Validation curves per trial (steps, values, state, extras such as train_loss from ``learning_curve``).
 
     Beyond ``max_curves`` trials: the best complete ones and the most recent pruned ones, half each.
     """
-    trials = [
-        t for t in study.get_trials(deepcopy=False)
-        if t.intermediate_values and t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
-    ]
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state in states and _curve(t)[0]]
     if not trials:
         if not study.get_trials(deepcopy=False):
             raise NotDrawable("The study has no trials yet.")
-        raise NotDrawable("No trial reported intermediate values (the objective never called trial.report).")
+        raise NotDrawable("No trial recorded a learning curve (the objective never reported a step).")
     total = len(trials)
     if total > max_curves:
         pruned = [t for t in trials if t.state != TrialState.COMPLETE]
@@ -386,7 +402,7 @@ def curves_data(study: optuna.Study, max_curves: int = CURVES_MAX) -> dict[str, 
         trials = sorted(keep, key=lambda t: t.number)
     curves = []
     for t in trials:
-        steps = sorted(t.intermediate_values)
+        steps, values = _curve(t)
         extras: dict[str, list[Any]] = {}
         lc = t.user_attrs.get("learning_curve")
         if isinstance(lc, list):
@@ -395,8 +411,7 @@ def curves_data(study: optuna.Study, max_curves: int = CURVES_MAX) -> dict[str, 
                     for k, v in row.items():
                         if k not in ("step", "value"):
                             extras.setdefault(k, []).append([row.get("step"), v])
-        curves.append({"number": t.number, "state": t.state.name, "steps": steps,
-                       "values": [t.intermediate_values[s] for s in steps], "extras": extras})
+        curves.append({"number": t.number, "state": t.state.name, "steps": steps, "values": values, "extras": extras})
     max_step = max(c["steps"][-1] for c in curves)
     return {
         "curves": curves,
@@ -408,23 +423,23 @@ def curves_data(study: optuna.Study, max_curves: int = CURVES_MAX) -> dict[str, 
 
 
 def curves_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
-    """Optuna's intermediate-values plot, restyled: complete trials blue, pruned ones red ending in an ×."""
-    wanted = {c["number"] for c in data["curves"]}
-    if data["thinned"]:
-        study = _view(study, [t for t in study.get_trials(deepcopy=False) if t.number in wanted and t.state.is_finished()])
-    fig = optuna.visualization.plot_intermediate_values(study)
-    state = {f"Trial{c['number']}": c["state"] for c in data["curves"]}
-    for tr in fig.data:
-        st = state.get(tr.name)
-        if st == "PRUNED":
-            n = len(tr.x)
-            tr.update(line={"color": "#d62728", "width": 1.5}, legendgroup="pruned",
-                      marker={"symbol": ["circle"] * (n - 1) + ["x"], "size": [3] * (n - 1) + [11], "color": "#d62728"})
-        elif st is not None:
-            tr.update(line={"color": "#1f77b4", "width": 1}, marker={"size": 3, "color": "#1f77b4"}, opacity=0.6,
-                      legendgroup=st.lower())
-    fig.update_layout(title="Intermediate values (pruned trials in red, cut short at ×)",
-                      xaxis={"range": [0, data["max_step"] * 1.02 + 1]}, showlegend=len(data["curves"]) <= 20)
+    """The validation curves: complete trials blue, pruned ones red ending in an ×."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for c in data["curves"]:
+        n = len(c["steps"])
+        if c["state"] == "PRUNED":
+            line, marker = ({"color": "#d62728", "width": 1.5},
+                            {"symbol": ["circle"] * (n - 1) + ["x"], "size": [3] * (n - 1) + [11], "color": "#d62728"})
+            opacity, group = 1.0, "pruned"
+        else:
+            line, marker, opacity, group = {"color": "#1f77b4", "width": 1}, {"size": 3, "color": "#1f77b4"}, 0.6, c["state"].lower()
+        fig.add_trace(go.Scatter(x=c["steps"], y=c["values"], mode="lines+markers", name=f"Trial{c['number']}",
+                                 line=line, marker=marker, opacity=opacity, legendgroup=group))
+    fig.update_layout(title="Validation curves (pruned trials in red, cut short at ×)",
+                      xaxis={"title": "step", "range": [0, data["max_step"] * 1.02 + 1]}, yaxis={"title": "validation value"},
+                      showlegend=len(data["curves"]) <= 20)
     return fig
 
 

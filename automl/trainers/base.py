@@ -75,6 +75,10 @@ class TabularTrainer:
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
         return {}
 
+    def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
+        """Folds used when the study file gives no ``data.cv`` (0 = one validation split)."""
+        return 0
+
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         from automl.studyfile import suggest
 

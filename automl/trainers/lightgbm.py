@@ -20,6 +20,14 @@ EXTRA = {
     "report_every": None,  # None: about 100 reports per fit at most, see _report_every
 }
 
+#: LightGBM's defaults in the default space's names (lambda 0 as the log range's floor, 1e-8).
+LIGHTGBM_DEFAULTS = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 1.0,
+                     "bagging_fraction": 1.0, "lambda_l1": 1e-8, "lambda_l2": 1e-8}
+
+#: The default cross-validation rule (see LightGBMTrainer.default_cv).
+CV_MAX_ROWS = 100_000
+CV_MIN_CELLS = 200_000
+
 #: Below this many training rows a fit uses one thread (see lgb_params).
 SMALL_DATA_ROWS = 20_000
 
@@ -77,6 +85,16 @@ class LightGBMTrainer(TabularTrainer):
             "lambda_l2": {"type": "float", "low": 1e-8, "high": 10.0, "log": True},
         }
 
+    def warm_start(self, task: str) -> list[tuple[str, dict[str, Any]]]:
+        """The first trials of a study, before the sampler takes over: LightGBM's own defaults (strong, and
+        where LightGBMTuner starts), then the portfolio mined offline on other data
+        (automl/trainers/lightgbm_portfolio.json, made by benchmarks/portfolio/mine.py), as (tag, params)."""
+        from automl.trainers import portfolio
+
+        out = [("lightgbm-defaults", dict(LIGHTGBM_DEFAULTS))]
+        out += [(f"portfolio-{i + 1}", cfg) for i, cfg in enumerate(portfolio.load("lightgbm"))]
+        return out
+
     def default_fixed(self, task: str) -> dict[str, Any]:
         return {"bagging_freq": 1}
 
@@ -91,6 +109,14 @@ class LightGBMTrainer(TabularTrainer):
         warmup = max(10, int(rounds) // 5) if isinstance(rounds, (int, float)) else 200
         opts = {"n_startup_trials": 10, "n_warmup_steps": warmup}
         return {"median": opts, "percentile": {"percentile": 25.0, **opts}}
+
+    def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
+        """5-fold CV on small data, one validation split on large (FLAML's rule, ``flaml.automl``): CV while
+        rows x features < 10M x budget/3600 x 0.9 and rows < 100,000, with a floor of 200,000 cells (a budget of
+        trials and no timeout counts as that floor). One small validation split overfits as trials accumulate
+        (benchmarks/results/suite-wallclock.md); a large one is a precise estimate and CV would cost 4-5x."""
+        budget_cells = 10_000_000 * (timeout or 0) / 3600 * 0.9
+        return 5 if rows < CV_MAX_ROWS and rows * features <= max(CV_MIN_CELLS, budget_cells) else 0
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         from automl.studyfile import suggest
@@ -169,6 +195,80 @@ class LightGBMTrainer(TabularTrainer):
             info={"best_iteration": int(best), "rounds_trained": int(trained[0] or booster.current_iteration()),
                   "fit_seconds": round(time.perf_counter() - t0, 4)},
         )
+
+    def fit_cv(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext,
+               metrics: list[Metric]) -> tuple[FitResult, list[list[float]]]:
+        """K-fold cross-validation in lockstep (``lightgbm.cv``): the K boosters grow one round at a time, the
+        fold mean is reported each step (so pruners act on it, as on a holdout curve), early stopping watches the
+        mean, and every fold stops at the same best iteration. Returns the per-fold values of every metric at
+        that iteration (fold i's model on fold i's validation rows)."""
+        import lightgbm as lgb
+
+        extra = {k: params.get(k, v) for k, v in EXTRA.items()}
+        rounds = int(extra["num_boost_round"])
+        every = int(extra["report_every"] or _report_every(rounds))
+        p = self.lgb_params(params, data, ctx)
+        metric: Metric = ctx.metric
+        transform = NATIVE.get(metric.name, (None, None))[1]
+        feval = None
+        if p["metric"] == "None":
+            task = data.task
+
+            def feval(preds, ds):  # noqa: ANN001 - LightGBM's callback signature
+                return metric.name, metric.score(task, ds.get_label(), preds), metric.greater_is_better
+
+        trained = [0]
+
+        def pruning_callback(env: Any) -> None:
+            step = env.iteration + 1
+            trained[0] = step
+            if step % every and step != env.end_iteration:
+                return
+            for dataset, _name, value, *_ in env.evaluation_result_list:
+                if dataset == "valid":
+                    report(step, float(transform(value) if transform else value))
+                    return
+
+        pruning_callback.order = 25
+        callbacks = [pruning_callback]
+        esr = extra["early_stopping_rounds"]
+        boosting = next((p[k] for k in ("boosting", "boosting_type", "boost") if k in p), "gbdt")
+        if esr and boosting != "dart":
+            callbacks.append(lgb.early_stopping(int(esr), first_metric_only=True, verbose=False))
+        full = self.dev_dataset(p, data)
+        t0 = time.perf_counter()
+        out = lgb.cv(p, full, num_boost_round=rounds, folds=data.folds, feval=feval, callbacks=callbacks,
+                     return_cvbooster=True)
+        cvb = out["cvbooster"]
+        best = int(cvb.best_iteration) if (cvb.best_iteration or 0) > 0 else int(trained[0] or rounds)
+        dev = data.dev
+        per_fold: list[list[float]] = [[] for _ in metrics]
+        for booster, (_tr, va) in zip(cvb.boosters, data.folds, strict=True):
+            pred = booster.predict(dev.X.iloc[va], num_iteration=best)
+            for j, m in enumerate(metrics):
+                per_fold[j].append(float(m.score(data.task, dev.y[va], pred)))
+        return (
+            FitResult(Model(cvb.boosters[0], best),
+                      info={"best_iteration": best, "rounds_trained": int(trained[0] or best),
+                            "fit_seconds": round(time.perf_counter() - t0, 4)}),
+            per_fold,
+        )
+
+    def dev_dataset(self, p: dict[str, Any], data: Any) -> Any:
+        """train+valid as one Dataset for ``lightgbm.cv``, binned once per study (see :meth:`datasets`)."""
+        import threading
+
+        import lightgbm as lgb
+
+        dataset_params = lgb.Dataset(None, params=p).get_params()
+        key = ("cv", threading.get_ident(), id(data.train), id(data.valid), repr(sorted(dataset_params.items())), p.get("seed"))
+        cache: dict[Any, Any] = data.__dict__.setdefault("_lgb_datasets", {})
+        if key not in cache:
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            dev = data.dev
+            cache[key] = lgb.Dataset(dev.X, dev.y, params={"verbosity": -1}, free_raw_data=False)
+        return cache[key]
 
     def datasets(self, p: dict[str, Any], data: Any) -> tuple[Any, Any]:
         """The training and validation Datasets, binned once and reused by every later trial of the study.

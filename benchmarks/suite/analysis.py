@@ -150,7 +150,7 @@ def goals(per_task: dict[str, Any], summary: dict[str, Any], me: str = "automl")
         mine = rows[me]["regret_at_equal_time_mean"]
         others = {o: rows[o]["regret_at_equal_time_mean"] for o in ("lgbm-tuner", "flaml-cfo") if o in rows}
         if others:
-            ahead[task] = {"mine": mine, **others, "ahead": all(mine < v for v in others.values())}
+            ahead[task] = {"mine": mine, **others, "ahead": mine is not None and all(v is None or mine < v for v in others.values())}
     n_ahead = sum(v["ahead"] for v in ahead.values())
     need = math.ceil(len(ahead) * 4 / 6)
     return {

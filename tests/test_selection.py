@@ -1,0 +1,155 @@
+"""Issue 14's search features end to end: warm-start trials, k-fold cross-validation with pruning, a timeout
+without a trial budget, and intermediate values sent to storage only where the pruner can use them."""
+
+from __future__ import annotations
+
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from automl import api, runner
+from automl.objective import FOLDS_ATTR
+from automl.trainers.lightgbm import LIGHTGBM_DEFAULTS
+
+WARM = runner.WARM_ATTR
+
+
+def _default_space_study(study_file, **kw):
+    return study_file(params=None, fixed={"num_boost_round": 30, "num_threads": 1}, **kw)
+
+
+def test_default_study_starts_with_lightgbm_defaults_then_the_portfolio_tagged(study_file, tmp_path):
+    from automl.trainers import portfolio
+
+    mined = portfolio.load("lightgbm")
+    n = 1 + len(mined)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    study = api.run_study(_default_space_study(study_file, trials=n + 1), storage=url)
+    trials = sorted(study.trials, key=lambda t: t.number)
+    assert trials[0].user_attrs[WARM] == "lightgbm-defaults"
+    assert trials[0].params == pytest.approx(LIGHTGBM_DEFAULTS)
+    for i, cfg in enumerate(mined):
+        t = trials[1 + i]
+        assert t.user_attrs[WARM] == f"portfolio-{i + 1}"
+        assert t.params == pytest.approx(cfg)
+    assert WARM not in trials[n].user_attrs  # then the sampler takes over
+    assert study.user_attrs[WARM] == n
+    # A resume adds trials from the sampler only: nothing is queued again.
+    again = api.run_study(_default_space_study(study_file, trials=n + 3), storage=url)
+    tags = [t.user_attrs.get(WARM) for t in sorted(again.trials, key=lambda t: t.number)]
+    assert len(tags) == n + 3 and tags[n:] == [None, None, None]
+    assert sum(1 for t in tags if t == "lightgbm-defaults") == 1
+
+
+def test_warm_start_skips_configurations_outside_the_users_ranges(study_file, tmp_path):
+    # learning_rate 0.1 (the defaults) lies outside 0.2..0.3, so that configuration is skipped; a range holding it
+    # keeps it, restricted to the user's names.
+    out = api.run_study(study_file(trials=2, params={"learning_rate": {"type": "float", "low": 0.2, "high": 0.3}}),
+                        storage=f"sqlite:///{tmp_path / 'a.db'}")
+    assert all(t.user_attrs.get(WARM) != "lightgbm-defaults" for t in out.trials)
+    assert all(0.2 <= t.params["learning_rate"] <= 0.3 for t in out.trials)
+    inside = api.run_study(study_file(name="b.yaml", trials=1, params={"learning_rate": {"type": "float", "low": 0.05, "high": 0.3}}),
+                           storage=f"sqlite:///{tmp_path / 'b.db'}")
+    first = inside.trials[0]
+    assert first.user_attrs[WARM] == "lightgbm-defaults" and first.params == {"learning_rate": 0.1}
+
+
+def test_project_keeps_the_users_names_and_ranges():
+    from automl.space import project
+    from automl.studyfile import ParamSpec
+
+    space = {"lr": ParamSpec(type="float", low=0.01, high=0.3, log=True), "leaves": ParamSpec(type="int", low=4, high=64, step=4),
+             "boost": ParamSpec(type="categorical", choices=["gbdt", "dart"])}
+    assert project({"lr": 0.1, "leaves": 32, "boost": "gbdt", "other": 5}, space) == {"lr": 0.1, "leaves": 32, "boost": "gbdt"}
+    assert project({"lr": 0.5}, space) is None  # outside the range
+    assert project({"leaves": 30}, space) is None  # off the step
+    assert project({"leaves": 2.5}, space) is None  # not whole
+    assert project({"boost": "goss"}, space) is None  # not a choice
+    assert project({"other": 1}, space) is None  # nothing searched
+
+
+def test_cv_k_stores_k_fold_values_whose_mean_is_the_trial_value(study_file, tmp_path):
+    path = study_file(trials=3, data={"path": "reg.csv", "target": "y", "cv": 4})
+    prepared = runner.prepare(api.load_study_file(path))
+    assert prepared.data.cv == 4
+    study = api.run_study(path, storage=f"sqlite:///{tmp_path / 'cv.db'}")
+    for t in study.trials:
+        folds = t.user_attrs[FOLDS_ATTR]["rmse"]
+        assert len(folds) == 4 and t.value == pytest.approx(sum(folds) / 4)
+        assert t.user_attrs["valid_rmse"] == pytest.approx(t.value)
+    # Each fold's validation rows are disjoint and cover train+valid once.
+    import numpy as np
+
+    rows = np.concatenate([va for _, va in prepared.data.folds])
+    assert sorted(rows.tolist()) == list(range(len(prepared.data.train) + len(prepared.data.valid)))
+    # The test score is of a model refit on train+valid with the trial's best number of rounds.
+    assert study.user_attrs["automl:test_scores"]
+
+
+def test_cv_reports_the_fold_mean_each_step_and_prunes(study_file):
+    from automl.objective import make_objective
+
+    class PruneAt(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return trial.last_step is not None and trial.last_step >= 10
+
+    path = study_file(data={"path": "reg.csv", "target": "y", "cv": 3},
+                      fixed={"num_boost_round": 60, "report_every": 5, "early_stopping_rounds": 0, "num_threads": 1})
+    prepared = runner.prepare(api.load_study_file(path))
+    study = optuna.create_study(pruner=PruneAt())
+    study.optimize(make_objective(prepared), n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.PRUNED, TrialState.PRUNED]
+    assert sorted(study.trials[0].intermediate_values) == [5, 10]
+
+
+def test_mlp_cv_fits_each_fold(study_file):
+    path = study_file(model="mlp", trials=1, data={"path": "reg.csv", "target": "y", "cv": 2},
+                      params={"learning_rate": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}},
+                      fixed={"epochs": 3, "patience": 0})
+    study = api.run_study(path, storage="memory")
+    t = study.trials[0]
+    assert t.state == TrialState.COMPLETE and len(t.user_attrs[FOLDS_ATTR]["rmse"]) == 2
+
+
+def test_lightgbm_uses_cv_by_default_on_small_data_only():
+    from automl.trainers.lightgbm import LightGBMTrainer
+
+    tr = LightGBMTrainer()
+    assert tr.default_cv(400, 10, None) == 5
+    assert tr.default_cv(50_000, 10, None) == 0
+    assert tr.default_cv(50_000, 10, 3600) == 5  # a long budget affords it (FLAML's rule)
+    assert tr.default_cv(200_000, 2, 36_000) == 0
+
+
+def test_cv_zero_or_one_validation_split(study_file):
+    prepared = runner.prepare(api.load_study_file(study_file(data={"path": "reg.csv", "target": "y", "cv": 0})))
+    assert prepared.data.cv == 0
+
+
+def test_timeout_without_trials_runs_until_the_time_is_up(study_file, tmp_path):
+    path = study_file(trials=None, timeout=2, fixed={"num_boost_round": 20, "num_threads": 1})
+    t0 = time.perf_counter()
+    outcome = api.run_study_outcome(path, storage=f"sqlite:///{tmp_path / 't.db'}", progress=False)
+    took = time.perf_counter() - t0
+    assert outcome.stopped_by == "timeout" and outcome.added >= 2
+    assert took < 30
+
+
+def test_no_pruner_sends_no_intermediate_values_but_keeps_the_curve(study_file, tmp_path):
+    path = study_file(trials=2, pruner="none", fixed={"num_boost_round": 40, "report_every": 5, "num_threads": 1,
+                                                      "early_stopping_rounds": 0})
+    study = api.run_study(path, storage=f"sqlite:///{tmp_path / 'n.db'}")
+    for t in study.trials:
+        assert t.intermediate_values == {}
+        assert [p["step"] for p in t.user_attrs["learning_curve"]] == list(range(5, 41, 5))
+    # Median pruner with a warm-up: only steps from the warm-up on go to storage.
+    path = study_file(name="m.yaml", trials=2, pruner={"name": "median", "n_warmup_steps": 20},
+                      fixed={"num_boost_round": 40, "report_every": 5, "num_threads": 1, "early_stopping_rounds": 0})
+    study = api.run_study(path, storage=f"sqlite:///{tmp_path / 'm.db'}")
+    assert all(sorted(t.intermediate_values) == [20, 25, 30, 35, 40] for t in study.trials)
+    from automl.report import figures
+
+    d = figures.curves_data(study)
+    assert all(c["steps"] == list(range(5, 41, 5)) for c in d["curves"])  # the report draws the whole curve
