@@ -51,30 +51,27 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) 
                 raise optuna.TrialPruned(f"pruned at step {step} ({metrics[0].name} {value:.6g})")
 
         t0 = time.perf_counter()
+        attrs: dict[str, Any] = {}  # written in one storage transaction when the trial ends
         try:
             result, values, folds = fit_and_score(trainer, {**fixed, **params}, data, report, ctx, metrics)
+            bad = [m.name for m, v in zip(metrics, values) if not math.isfinite(v)]
+            if bad:
+                raise TrialFailed(f"validation {', '.join(bad)} is not finite ({values})")
+            attrs.update({k: _jsonable(v) for k, v in result.info.items() if k != "fit_seconds"})
+            attrs.update({f"valid_{m.name}": float(v) for m, v in zip(metrics, values)})
+            if folds is not None:
+                attrs[FOLDS_ATTR] = {m.name: [float(v) for v in f] for m, f in zip(metrics, folds)}
         except optuna.TrialPruned:
-            trial.set_user_attr("pruned_at_step", curve[-1]["step"] if curve else 0)
+            attrs["pruned_at_step"] = curve[-1]["step"] if curve else 0
             raise
         except Exception as e:
-            trial.set_user_attr("fail_reason", f"{e.__class__.__name__}: {e}"[:500])
+            attrs["fail_reason"] = f"{e.__class__.__name__}: {e}"[:500]
             raise
         finally:
             if curve:
-                trial.set_user_attr("learning_curve", curve)
-            trial.set_user_attr("fit_seconds", round(time.perf_counter() - t0, 4))
-        bad = [m.name for m, v in zip(metrics, values) if not math.isfinite(v)]
-        if bad:
-            reason = f"validation {', '.join(bad)} is not finite ({values})"
-            trial.set_user_attr("fail_reason", reason)
-            raise TrialFailed(reason)
-        for k, v in result.info.items():
-            if k != "fit_seconds":
-                trial.set_user_attr(k, _jsonable(v))
-        for m, v in zip(metrics, values):
-            trial.set_user_attr(f"valid_{m.name}", float(v))
-        if folds is not None:
-            trial.set_user_attr(FOLDS_ATTR, {m.name: [float(v) for v in f] for m, f in zip(metrics, folds)})
+                attrs["learning_curve"] = curve
+            attrs["fit_seconds"] = round(time.perf_counter() - t0, 4)
+            _optuna_compat.set_user_attrs(trial, attrs)
         return values if multi else values[0]
 
     return objective
