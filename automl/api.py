@@ -42,18 +42,25 @@ def run_study_outcome(
     force: bool = False,
     progress: bool = False,
     jobs: int = 1,
+    started: float | None = None,
 ) -> runner.RunOutcome:
+    """``timeout`` counts from ``started`` (``time.time()``; default: now), so loading the data is inside it;
+    the CLI passes its process's start, so ``automl run`` with ``timeout: T`` ends about T seconds after launch."""
+    import time
+
+    started = time.time() if started is None else started
     spec = _spec(path_or_spec)
     prepared = runner.prepare(spec)
     url = storage_mod.resolve_url(storage, spec)
-    outcome = runner.run(prepared, url, trials=trials, timeout=timeout, force=force, progress=progress, jobs=jobs)
+    outcome = runner.run(prepared, url, trials=trials, timeout=timeout, force=force, progress=progress, jobs=jobs,
+                         started=started)
     return outcome
 
 
 def run_study(path_or_spec: str | Path | StudySpec | dict, **overrides: Any) -> optuna.Study:
     """Create or resume a study and run it to its budget; returns the Optuna study.
 
-    ``overrides``: trials, timeout, storage, force, progress, jobs (worker processes).
+    ``overrides``: trials, timeout, storage, force, progress, jobs (worker processes), started.
     """
     return run_study_outcome(path_or_spec, **overrides).study
 

@@ -6,11 +6,15 @@ import contextlib
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
+
+#: When this process started (about: when this module was imported); ``run``'s timeout counts from here.
+STARTED = time.time()
 
 app = typer.Typer(
     add_completion=False,
@@ -66,14 +70,15 @@ def run(
 ) -> None:
     """Create or resume a study and top it up to its budget of finished trials."""
     from automl import api
-    from automl.report.figures import IMPORTANCE_EVALUATORS
+    from automl.report import IMPORTANCE_EVALUATORS
     from automl.storage import mask
 
     if importance not in IMPORTANCE_EVALUATORS:
         typer.echo(f"error: --importance must be one of {', '.join(IMPORTANCE_EVALUATORS)} (got {importance!r})", err=True)
         raise typer.Exit(2)
 
-    outcome = api.run_study_outcome(study_file, trials=trials, timeout=timeout, storage=storage, force=force, progress=progress, jobs=jobs)
+    outcome = api.run_study_outcome(study_file, trials=trials, timeout=timeout, storage=storage, force=force, progress=progress,
+                                    jobs=jobs, started=STARTED)
     study = outcome.study
     for line in outcome.died:
         typer.echo(f"warning: {line}; its trial was failed and its parameters retried", err=True)

@@ -326,11 +326,12 @@ def work(
     lock = claim_lock(study, url)
     result = WorkerResult()
     failures = 0
+    durations: list[float] = []
     while True:
         if stop is not None and stop():
             result.stopped_by = "stopped"
             break
-        if deadline is not None and time.time() >= deadline:
+        if deadline is not None and time.time() + _expected(durations, prepared) >= deadline:
             result.stopped_by = "timeout"
             break
         with lock:
@@ -341,7 +342,9 @@ def work(
         if got == WAIT:
             time.sleep(POLL_SECONDS)
             continue
+        t_trial = time.time()
         frozen = run_trial(study, got, objective)
+        durations.append(time.time() - t_trial)
         if frozen.state == TrialState.FAIL:
             failures += 1
             if failures >= prepared.spec.max_failures:
@@ -355,6 +358,20 @@ def work(
         if after_trial is not None:
             after_trial(study, frozen)
     return result
+
+
+def _expected(durations: list[float], prepared: Any) -> float:
+    """Seconds a next trial is expected to take (the median of this worker's trials), plus room for the end of
+    the run: the best trial's test refit (a typical trial; on cross-validated data one fold's share of it)."""
+    if not durations:
+        return 0.0
+    typical = sorted(durations)[len(durations) // 2]
+    data = prepared.data
+    refit = 0.0
+    if getattr(data, "test", None) is not None:
+        k = getattr(data, "cv", 0) or 0
+        refit = typical * 1.5 / k if k else typical
+    return typical + refit
 
 
 # -- N worker processes --------------------------------------------------------------------------------

@@ -262,17 +262,22 @@ def run(
     progress: bool = True,
     on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
     jobs: int = 1,
+    started: float | None = None,
 ) -> RunOutcome:
     """Create or resume the study and top it up to ``trials`` finished (complete or pruned) trials.
 
     ``jobs`` > 1 runs that many worker processes (``automl.parallel``); each claims trial slots under a
     lock shared with every other worker of the study, here or on other machines, so the total is exact.
+
+    ``timeout`` counts from ``started`` (``time.time()``, default: now). A worker starts no trial it expects to
+    end past the deadline (the median of its trials so far), and leaves room for the best trial's test refit.
     """
     from automl import parallel
 
     spec = prepared.spec
     budget = budget_of(prepared, trials)
     timeout = timeout if timeout is not None else spec.timeout
+    started = time.time() if started is None else started
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if jobs > 1 and not parallel.shared_between_processes(url):
         raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {url}")
@@ -303,10 +308,11 @@ def run(
 
     try:
         if jobs > 1:
-            res = parallel.run_workers(prepared, study, url, jobs=jobs, budget=budget, timeout=timeout, progress=show)
+            left = None if timeout is None else max(0.001, started + timeout - time.time())
+            res = parallel.run_workers(prepared, study, url, jobs=jobs, budget=budget, timeout=left, progress=show)
             outcome.died = res.died
         else:
-            deadline = time.time() + timeout if timeout is not None else None
+            deadline = started + timeout if timeout is not None else None
             res = parallel.work(prepared, study, url, budget=budget, deadline=deadline,
                                 threads=parallel.threads_per_worker(1), after_trial=after_trial)
         outcome.added, outcome.stopped_by = res.added, res.stopped_by
