@@ -54,6 +54,7 @@ def run_study_outcome(
     url = storage_mod.resolve_url(storage, spec)
     outcome = runner.run(prepared, url, trials=trials, timeout=timeout, force=force, progress=progress, jobs=jobs,
                          started=started)
+    outcome.prepared = prepared
     return outcome
 
 

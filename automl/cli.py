@@ -67,6 +67,7 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes sharing the study (each gets cores/N threads); run the same command on other machines to add more."),
     importance: str = typer.Option("pedanova", "--importance", help="Importance evaluator of --report: pedanova or fanova."),
+    export_dir: Optional[Path] = typer.Option(None, "--export", help="Then export the best trial into this directory, as `automl export -o DIR` does (reusing the run's refit)."),
 ) -> None:
     """Create or resume a study and top it up to its budget of finished trials."""
     from automl import api
@@ -86,6 +87,13 @@ def run(
         typer.echo(f"recovered trials left running by a dead process: {outcome.recovered} (their parameters are retried)")
     typer.echo(f"study {study.study_name!r} in {mask(outcome.url)}: {outcome.added} trials added, {outcome.finished} finished ({outcome.stopped_by})")
     _print_best(study, outcome.test_scores)
+    if export_dir is not None:
+        from automl import export as export_mod
+
+        done = export_mod.export(outcome.prepared.spec, export_dir, storage=storage, prepared=outcome.prepared,
+                                 refits=outcome.refits)
+        scores = ", ".join(f"{k}={_fmt_value(v)}" for k, v in done.test_scores.items()) or "no test split"
+        typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores})")
     if report:
         path = api.write_report(study, report_path or api.default_report_path(study.study_name), importance=importance)
         typer.echo(f"report: {path}")

@@ -111,13 +111,18 @@ def export(
     storage: str | None = None,
     trial: int | None = None,
     test_rows: bool = False,
+    prepared: Any = None,
+    refits: dict[int, Any] | None = None,
 ) -> Exported:
-    """Retrain a study's best (or given) trial on train+valid, score it on test, and write ``out_dir``."""
+    """Retrain a study's best (or given) trial on train+valid, score it on test, and write ``out_dir``.
+
+    ``prepared`` (the study file already prepared) and ``refits`` ({trial number: fit result on train+valid},
+    from :func:`automl.runner.record_test_scores`) let ``automl run --export`` skip loading and fitting again."""
     from automl import manifest, runner
     from automl import storage as storage_mod
     from automl.trainers.base import FitContext
 
-    prepared = runner.prepare(spec)
+    prepared = prepared if prepared is not None else runner.prepare(spec)
     url = storage_mod.resolve_url(storage, spec)
     study = storage_mod.load_study(storage_mod.open_storage(url, must_exist=True), spec.study_name, url)
     chosen = choose_trial(study, trial)
@@ -139,7 +144,8 @@ def export(
     full = merge(data)
     ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=runner.workers_threads(1),
                      seed=spec.seed or 0)
-    result = trainer.fit(final, full, lambda *a, **k: None, ctx)
+    # `automl run --export` hands over the refit its test score was measured on (same params, data and seed).
+    result = (refits or {}).get(chosen.number) or trainer.fit(final, full, lambda *a, **k: None, ctx)
     scores: dict[str, float] = {}
     if getattr(full, "test", None) is not None:
         values = trainer.evaluate(result, full, "test", prepared.metrics)

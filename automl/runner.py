@@ -237,6 +237,8 @@ class RunOutcome:
     stopped_by: str = "budget"
     test_scores: dict[int, dict[str, float]] = field(default_factory=dict)
     died: list[str] = field(default_factory=list)  # worker processes killed while the run went on
+    prepared: Any = None  # what the run used (set by automl.api), for `run --export`
+    refits: dict[int, Any] = field(default_factory=dict)  # trial number -> its model refit on train+valid (CV runs)
 
 
 #: The budget of a study file with a ``timeout`` and no ``trials``: run until the time is up.
@@ -321,7 +323,7 @@ def run(
         if bar is not None:
             bar.close()
     outcome.finished = storage_mod.count_finished(study)
-    outcome.test_scores = record_test_scores(prepared, study)
+    outcome.test_scores = record_test_scores(prepared, study, refits=outcome.refits)
     return outcome
 
 
@@ -337,7 +339,8 @@ def _best_text(study: optuna.Study) -> str:
 TEST_ATTR = "automl:test_scores"
 
 
-def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int = 5) -> dict[int, dict[str, float]]:
+def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int = 5,
+                       refits: dict[int, Any] | None = None) -> dict[int, dict[str, float]]:
     """Retrain the best trial (or up to 5 Pareto-optimal ones) and score it once on the test split.
 
     Stored as the study user attribute ``automl:test_scores`` = {trial number: {metric: value}}.
@@ -363,6 +366,8 @@ def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int 
 
             params, fit_on = prepared.trainer.final_params(params, t.user_attrs), refit_data(data)
         result = prepared.trainer.fit(params, fit_on, lambda *a, **k: None, ctx)
+        if fit_on is not data and refits is not None:
+            refits[t.number] = result  # the model `automl export` would fit: `run --export` reuses it
         values = prepared.trainer.evaluate(result, fit_on, "test", prepared.metrics)
         stored[t.number] = {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=False) if math.isfinite(v)}
     keep = {t.number for t in best[:max_trials]}
