@@ -176,14 +176,45 @@ def search_space(path_or_spec: str | Path | StudySpec | dict) -> dict[str, Any]:
     return space.distributions(runner.prepare(_spec(path_or_spec), load_data=False).params)
 
 
-def export_study(path_or_spec: str | Path | StudySpec | dict, out_dir: str | Path, **kwargs: Any) -> Any:
+def export_study(
+    path_or_spec: str | Path | StudySpec | dict | None, out_dir: str | Path, *, study_name: str | None = None,
+    **kwargs: Any,
+) -> Any:
     """Retrain the best trial on train+valid, score it on test, write model + params + manifest to ``out_dir``.
 
-    ``kwargs``: storage, trial (a trial number), test_rows (also write the test split's rows as CSV).
+    Without a study file (``None``), ``study_name`` in ``storage`` is exported from the copy of its study file
+    automl stored in it. ``kwargs``: storage, trial (a trial number), test_rows (also write the test rows as CSV).
     """
     from automl import export
 
-    return export.export(_spec(path_or_spec), out_dir, **kwargs)
+    if path_or_spec is None:
+        spec = spec_of_study(open_study(storage=kwargs.get("storage"), study_name=study_name))
+    else:
+        spec = _spec(path_or_spec)
+        if study_name:
+            spec = spec.model_copy(update={"name": study_name})
+    return export.export(spec, out_dir, **kwargs)
+
+
+def spec_of_study(study: optuna.Study) -> StudySpec:
+    """The study file a study was run (or made with ``make_objective``) from, rebuilt from its ``automl:*``
+    attributes: the stored copy of the file, with the study's name and the data file's absolute path."""
+    from automl.errors import StorageError
+    from automl.manifest import MANIFEST_ATTR
+
+    attrs = study.user_attrs
+    doc = attrs.get("automl:study_file")
+    if not isinstance(doc, dict):
+        raise StorageError(
+            f"study {study.study_name!r} holds no copy of its study file (it was not run by automl); "
+            "pass the study file instead of --study"
+        )
+    doc = {k: v for k, v in doc.items() if k != "storage"}  # the stored copy is masked; the study is here
+    data_file = ((attrs.get(MANIFEST_ATTR) or {}).get("data_file") or {}).get("path")
+    if data_file:
+        doc["data"] = {**doc.get("data", {}), "path": data_file}
+    doc["name"] = study.study_name
+    return studyfile.parse(doc, f"study {study.study_name!r}")
 
 
 def predict(export_dir: str | Path, data: str | Path | Any) -> Any:

@@ -23,7 +23,35 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-StorageOpt = typer.Option(None, "--storage", help="Storage URL (sqlite:///f.db, postgresql+psycopg://..., journal:///f.log); default: $AUTOML_STORAGE or the study file's.")
+StorageOpt = typer.Option(
+    None, "--storage",
+    help="Storage URL (sqlite:///f.db, postgresql+psycopg://..., journal:///f.log); default: $AUTOML_STORAGE, else the "
+    "study file's storage:. Relative paths in --storage and $AUTOML_STORAGE are relative to the current directory; "
+    "only the file's own storage: is relative to the study file.",
+)
+StudyOpt = typer.Option(None, "--study", help="Study name: read any study in --storage (or $AUTOML_STORAGE) without its study file.")
+StudyFileArg = typer.Argument(None, help="The study file (YAML); or --study NAME with --storage URL.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        import automl
+
+        typer.echo(f"automl {automl.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """automl: hyperparameter studies from a YAML file, on Optuna. See `automl run --help`."""
+
+
+def _need_study(study_file: Path | None, study_name: str | None) -> None:
+    if study_file is None and not study_name:
+        typer.echo("error: give a study file, or --study NAME (with --storage URL or $AUTOML_STORAGE)", err=True)
+        raise typer.Exit(2)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -134,14 +162,16 @@ def validate(study_file: Path = typer.Argument(..., help="The study file (YAML).
 @app.command()
 @handle_errors
 def best(
-    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    study_file: Optional[Path] = StudyFileArg,
     storage: Optional[str] = StorageOpt,
+    study_name: Optional[str] = StudyOpt,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The best trial's values and parameters (the Pareto front for multi-objective studies)."""
     from automl import api
 
-    study = api.open_study(study_file, storage=storage)
+    _need_study(study_file, study_name)
+    study = api.open_study(study_file, storage=storage, study_name=study_name)
     summary = api.best_summary(study)
     if as_json:
         typer.echo(json.dumps(summary if len(study.directions) > 1 else (summary[0] if summary else None), indent=2, default=str))
@@ -152,8 +182,9 @@ def best(
 @app.command()
 @handle_errors
 def trials(
-    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    study_file: Optional[Path] = StudyFileArg,
     storage: Optional[str] = StorageOpt,
+    study_name: Optional[str] = StudyOpt,
     fmt: str = typer.Option("table", "--format", help="table | csv | json"),
 ) -> None:
     """Every trial with its state, values, parameters and user attributes."""
@@ -161,7 +192,8 @@ def trials(
     if fmt not in ("table", "csv", "json"):
         typer.echo(f"error: --format must be table, csv or json (got {fmt!r})", err=True)
         raise typer.Exit(2)
-    study = api.open_study(study_file, storage=storage)
+    _need_study(study_file, study_name)
+    study = api.open_study(study_file, storage=storage, study_name=study_name)
     df = api.trials_frame(study)
     if fmt == "csv":
         typer.echo(df.to_csv(index=False), nl=False)
@@ -176,7 +208,13 @@ def trials(
 
 @app.command("list")
 @handle_errors
-def list_(storage: Optional[str] = StorageOpt) -> None:
+def list_(
+    storage: Optional[str] = typer.Option(
+        None, "--storage",
+        help="Storage URL (sqlite:///f.db, postgresql+psycopg://..., journal:///f.log), relative to the current "
+        "directory; required unless $AUTOML_STORAGE is set.",
+    ),
+) -> None:
     """The studies in a storage with their sizes and best values."""
     from automl import api
 
@@ -191,18 +229,16 @@ def list_(storage: Optional[str] = StorageOpt) -> None:
 @app.command()
 @handle_errors
 def report(
-    study_file: Optional[Path] = typer.Argument(None, help="The study file (YAML); or use --storage and --study."),
+    study_file: Optional[Path] = StudyFileArg,
     storage: Optional[str] = StorageOpt,
-    study_name: Optional[str] = typer.Option(None, "--study", help="Study name (for any Optuna study in --storage)."),
+    study_name: Optional[str] = StudyOpt,
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default reports/<name>.html)."),
     importance: str = typer.Option("pedanova", "--importance", help="Importance evaluator: pedanova (Optuna's default) or fanova."),
 ) -> None:
     """Write the self-contained HTML report of a study."""
     from automl import api
 
-    if study_file is None and not (storage and study_name):
-        typer.echo("error: give a study file, or --storage URL and --study NAME", err=True)
-        raise typer.Exit(2)
+    _need_study(study_file, study_name)
     study = api.open_study(study_file, storage=storage, study_name=study_name)
     path = api.write_report(study, output or api.default_report_path(study.study_name), importance=importance)
     typer.echo(f"report: {path}")
@@ -211,16 +247,18 @@ def report(
 @app.command()
 @handle_errors
 def export(
-    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    study_file: Optional[Path] = StudyFileArg,
     output: Path = typer.Option(..., "-o", "--output", help="The directory to write (created if needed)."),
     storage: Optional[str] = StorageOpt,
+    study_name: Optional[str] = StudyOpt,
     trial: Optional[int] = typer.Option(None, "--trial", help="Export this trial number instead of the best."),
     test_rows: bool = typer.Option(False, "--test-rows", help="Also write the held-back test rows as test_rows.csv."),
 ) -> None:
     """Retrain the best trial on train+valid, score it once on test, write model, params and manifest."""
     from automl import api
 
-    done = api.export_study(study_file, output, storage=storage, trial=trial, test_rows=test_rows)
+    _need_study(study_file, study_name)
+    done = api.export_study(study_file, output, storage=storage, study_name=study_name, trial=trial, test_rows=test_rows)
     scores = ", ".join(f"{k}={_fmt_value(v)}" for k, v in done.test_scores.items()) or "no test split"
     typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores})")
 

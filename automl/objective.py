@@ -27,6 +27,15 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def describe(e: BaseException) -> str:
+    """``Class: message`` of an exception, even of one whose ``__str__`` raises (the failure must keep a reason)."""
+    try:
+        text = str(e)
+    except Exception as inner:  # noqa: BLE001 - any error of a broken __str__; the trial's own error matters
+        text = f"<its message could not be read: {inner.__class__.__name__}>"
+    return (f"{e.__class__.__name__}: {text}" if text else e.__class__.__name__)[:500]
+
+
 def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) -> Callable[[optuna.Trial], Any]:
     """An Optuna objective over ``prepared`` (see :func:`automl.runner.prepare`)."""
     trainer, data, metrics = prepared.trainer, prepared.data, prepared.metrics
@@ -64,8 +73,13 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) 
         except optuna.TrialPruned:
             attrs["pruned_at_step"] = curve[-1]["step"] if curve else 0
             raise
+        except SystemExit as e:
+            # sys.exit() in a trainer fails its trial, not the whole run (which would leave the trial RUNNING).
+            reason = f"SystemExit: the trainer called sys.exit({e.code!r})"
+            attrs["fail_reason"] = reason
+            raise TrialFailed(reason) from None
         except Exception as e:
-            attrs["fail_reason"] = f"{e.__class__.__name__}: {e}"[:500]
+            attrs["fail_reason"] = describe(e)
             raise
         finally:
             if curve:

@@ -35,8 +35,9 @@ from optuna.trial import TrialState
 from automl import storage as storage_mod
 from automl.errors import AutomlError, StorageError, TooManyFailuresError
 
-#: Seconds between two looks at the storage while every remaining slot is taken by a running trial.
-POLL_SECONDS = float(os.environ.get("AUTOML_POLL_SECONDS", "0.5"))
+#: Seconds between two looks at the storage while every remaining slot is taken by a running trial
+#: (default of $AUTOML_POLL_SECONDS, read when a run starts).
+POLL_SECONDS = 0.5
 #: Tests only: seconds each trial sleeps inside the trainer's fit (after its parameters are sampled),
 #: so a test can kill a worker in the middle of a trial.
 TEST_SLEEP_ENV = "AUTOML_TEST_TRIAL_SLEEP"
@@ -55,6 +56,10 @@ def cores() -> int:
 
 def threads_per_worker(jobs: int) -> int:
     return max(1, cores() // max(1, jobs))
+
+
+def poll_seconds() -> float:
+    return storage_mod.env_seconds("AUTOML_POLL_SECONDS", POLL_SECONDS)
 
 
 def derive_seed(seed: int | None, index: int) -> int | None:
@@ -180,7 +185,8 @@ def claim(study: optuna.Study, budget: int, recovered: list[int] | None = None) 
         return WAIT
     # The objective tags the trial with this worker first thing; until the first heartbeat the trial's start
     # time stands in for it, so a worker that dies right here is still recovered after the grace period.
-    return study.ask()
+    with storage_mod.quiet_heartbeat_warnings():
+        return study.ask()
 
 
 class _JournalHeartbeat:
@@ -231,7 +237,7 @@ def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Any:
     if storage_mod.is_journal(storage):
         beat = _BEATS.get(id(storage))
         if beat is None or beat.storage is not storage:
-            beat = _BEATS[id(storage)] = _JournalHeartbeat(storage, storage_mod.HEARTBEAT_INTERVAL)
+            beat = _BEATS[id(storage)] = _JournalHeartbeat(storage, storage_mod.heartbeat_seconds())
         return beat.running(trial._trial_id)
     return contextlib.nullcontext()
 
@@ -255,18 +261,26 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
                 state = TrialState.PRUNED
             except (Exception, KeyboardInterrupt) as e:
                 state, err = TrialState.FAIL, e
+        interrupted = isinstance(err, KeyboardInterrupt)
+        if interrupted:
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C); its parameters are retried by the next run")
         new_state, values, warning = _tell_with_warning(
             study=study, trial=trial, value_or_values=values, state=state, suppress_warning=True, skip_if_finished=True
         )
     finally:
         local.in_optimize_loop = was_inside
+    frozen = study._storage.get_trial(trial._trial_id)
     logger = optuna.logging.get_logger("optuna")
     if new_state == TrialState.FAIL:
-        why = repr(err) if err is not None else warning
+        from automl.objective import describe
+
+        why = describe(err) if err is not None else warning
         logger.warning(f"Trial {trial.number} failed with parameters: {trial.params} because of the following error: {why}.")
-    if isinstance(err, KeyboardInterrupt):
+    if interrupted:
+        if frozen.state == TrialState.FAIL:
+            storage_mod.retry_trial(study, frozen)  # as a killed worker's trial is: its parameters run again
         raise err
-    return study._storage.get_trial(trial._trial_id)
+    return frozen
 
 
 class _SlowTrainer:
@@ -291,13 +305,24 @@ class WorkerResult:
     stopped_by: str = "budget"
 
 
-def load_for_worker(prepared: Any, url: str, index: int) -> optuna.Study:
-    """Load the (existing) study with this worker's own sampler seed."""
+def resume_seed(seed: int | None, study: optuna.Study) -> int | None:
+    """The run's base sampler seed: the study file's, offset by the trials the study already holds, so a
+    resumed run (single or ``--jobs N``) does not replay the first run's random draws."""
+    if seed is None:
+        return None
+    n = len(study.get_trials(deepcopy=False))
+    return seed + n if n else seed
+
+
+def load_for_worker(prepared: Any, url: str, index: int, seed: int | None = None) -> optuna.Study:
+    """Load the (existing) study with this worker's own sampler seed (derived from ``seed``, by default the
+    study file's)."""
     from automl import samplers
 
     spec = prepared.spec
     n_obj = len(prepared.metrics)
-    sampler = samplers.make_sampler(spec.sampler, seed=derive_seed(spec.seed, index), n_objectives=n_obj, grid=prepared.grid)
+    base = spec.seed if seed is None else seed
+    sampler = samplers.make_sampler(spec.sampler, seed=derive_seed(base, index), n_objectives=n_obj, grid=prepared.grid)
     pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj, defaults=samplers.pruner_defaults(prepared))
     return optuna.load_study(study_name=spec.study_name, storage=storage_mod.open_storage(url), sampler=sampler, pruner=pruner)
 
@@ -324,6 +349,7 @@ def work(
         prepared = replace(prepared, trainer=_SlowTrainer(prepared.trainer, sleep))
     objective = make_objective(prepared, threads=threads or threads_per_worker(1))
     lock = claim_lock(study, url)
+    poll = poll_seconds()
     result = WorkerResult()
     failures = 0
     durations: list[float] = []
@@ -340,7 +366,7 @@ def work(
             result.stopped_by = "budget"
             break
         if got == WAIT:
-            time.sleep(POLL_SECONDS)
+            time.sleep(poll)
             continue
         t_trial = time.time()
         frozen = run_trial(study, got, objective)
@@ -376,7 +402,7 @@ def _expected(durations: list[float], prepared: Any) -> float:
 
 # -- N worker processes --------------------------------------------------------------------------------
 def _child(spec: Any, url: str, budget: int, deadline: float | None, index: int, threads: int, queue: Any, stop: Any,
-           parent: int) -> None:
+           parent: int, seed: int | None = None) -> None:
     """Entry point of a worker process (multiprocessing 'spawn')."""
     import sys
 
@@ -386,7 +412,7 @@ def _child(spec: Any, url: str, budget: int, deadline: float | None, index: int,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         prepared = runner.prepare(spec)
-        study = load_for_worker(prepared, url, index)
+        study = load_for_worker(prepared, url, index, seed)
         res = work(prepared, study, url, budget=budget, deadline=deadline, threads=threads,
                    stop=lambda: stop.is_set() or os.getppid() != parent)
         queue.put(("done", index, res.added, res.recovered, res.stopped_by))
@@ -429,15 +455,17 @@ def run_workers(
     import queue as queue_mod
 
     if not shared_between_processes(url):
-        raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {url}")
+        raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {storage_mod.mask(url)}")
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     stop = ctx.Event()
     deadline = time.time() + timeout if timeout is not None else None
     threads = threads_per_worker(jobs)
+    poll = poll_seconds()
+    seed = resume_seed(prepared.spec.seed, study)
     procs = [
         ctx.Process(target=_child, name=f"automl-worker-{i}",
-                    args=(prepared.spec, url, budget, deadline, i, threads, q, stop, os.getpid()))
+                    args=(prepared.spec, url, budget, deadline, i, threads, q, stop, os.getpid(), seed))
         for i in range(jobs)
     ]
     out = ParallelOutcome()
@@ -475,7 +503,7 @@ def run_workers(
                 progress(storage_mod.count_finished(study))
             if not any(alive):
                 break
-            time.sleep(POLL_SECONDS)
+            time.sleep(poll)
         drain()
     except KeyboardInterrupt:
         stop.set()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 
 from automl import manifest, samplers, space, trainers
 from automl import storage as storage_mod
@@ -150,41 +151,63 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
     pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj, defaults=samplers.pruner_defaults(prepared))
     fp = space.fingerprint(prepared.params)
     name = spec.study_name
-    if name in storage_mod.study_names(storage):
-        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-        base_seed = spec.seed if seed is None else seed
-        if base_seed is not None and study.trials:
-            # A resumed run must not replay the first run's random draws: derive the seed from the history.
-            study.sampler = samplers.make_sampler(
-                spec.sampler, seed=base_seed + len(study.trials), n_objectives=n_obj, grid=prepared.grid
+    if name not in storage_mod.study_names(storage):
+        try:
+            study = optuna.create_study(
+                storage=storage, study_name=name, directions=prepared.directions, sampler=sampler, pruner=pruner,
             )
-        stored_dirs = [d.name.lower() for d in study.directions]
-        if stored_dirs != prepared.directions:
+        except optuna.exceptions.DuplicatedStudyError:
+            pass  # created meanwhile by another worker or machine: resume it below, with every check
+        else:
+            complete_attrs(study, prepared, fp)
+            return study
+    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    base_seed = spec.seed if seed is None else seed
+    if base_seed is not None and study.trials:
+        # A resumed run must not replay the first run's random draws: derive the seed from the history.
+        study.sampler = samplers.make_sampler(
+            spec.sampler, seed=base_seed + len(study.trials), n_objectives=n_obj, grid=prepared.grid
+        )
+    stored_dirs = [d.name.lower() for d in study.directions]
+    if stored_dirs != prepared.directions:
+        raise SearchSpaceChangedError(
+            f"{spec.label}: metric: the stored study {name!r} optimizes {stored_dirs}, this file {prepared.directions}; "
+            "use another name or storage"
+        )
+    stored = study.user_attrs.get(SPACE_ATTR)
+    if stored is not None and not force:
+        diff = space.changed(stored, fp)
+        if diff:
             raise SearchSpaceChangedError(
-                f"{spec.label}: metric: the stored study {name!r} optimizes {stored_dirs}, this file {prepared.directions}; "
-                "use another name or storage"
+                f"{spec.label}: params.{diff[0]}: the search space changed since the study was created "
+                f"({', '.join(diff)}); rename the study, use another storage, or pass --force"
             )
-        stored = study.user_attrs.get(SPACE_ATTR)
-        if stored is not None and not force:
-            diff = space.changed(stored, fp)
-            if diff:
-                raise SearchSpaceChangedError(
-                    f"{spec.label}: params.{diff[0]}: the search space changed since the study was created "
-                    f"({', '.join(diff)}); rename the study, use another storage, or pass --force"
-                )
-        if force or stored is None:
-            study.set_user_attr(SPACE_ATTR, fp)
-        manifest.on_resume(study, prepared)  # warns if the data file changed; records this run's manifest
-        return study
-    study = optuna.create_study(
-        storage=storage, study_name=name, directions=prepared.directions, sampler=sampler, pruner=pruner,
-        load_if_exists=True,
-    )
-    study.set_user_attr(SPACE_ATTR, fp)
-    for k, v in study_attrs(prepared).items():
-        study.set_user_attr(k, v)
-    enqueue_warm_start(prepared, study)
+    if force or stored is None:
+        study.set_user_attr(SPACE_ATTR, fp)
+    if COMPLETE_ATTR not in study.user_attrs:
+        # Killed between creating the study and writing its attributes (or made by plain Optuna): finish it.
+        complete_attrs(study, prepared, fp)
+    manifest.on_resume(study, prepared)  # warns if the data file changed; records this run's manifest
     return study
+
+
+#: Written last when a study is created, so a study without it was left half-created (see complete_attrs).
+COMPLETE_ATTR = "automl:complete"
+
+
+def complete_attrs(study: optuna.Study, prepared: Prepared, fp: Any) -> None:
+    """Write the automl study attributes the study lacks, then the ``automl:complete`` marker.
+
+    Optuna writes each attribute on its own, so a kill between creating a study and its last attribute
+    leaves a study without some of them; the next run calls this again and completes it (attributes already
+    there, such as an older data fingerprint, are kept so their checks still apply)."""
+    have = study.user_attrs
+    for k, v in {SPACE_ATTR: fp, **study_attrs(prepared)}.items():
+        if k not in have:
+            study.set_user_attr(k, v)
+    if all(t.state == TrialState.WAITING for t in study.get_trials(deepcopy=False)):
+        enqueue_warm_start(prepared, study)  # queued once, before any trial ran (a study run elsewhere keeps its own)
+    study.set_user_attr(COMPLETE_ATTR, True)
 
 
 WARM_ATTR = "automl:warm_start"  # on a trial: where its parameters came from; on the study: how many were queued
@@ -222,7 +245,8 @@ def study_attrs(prepared: Prepared) -> dict[str, Any]:
         "automl:task": prepared.task,
         "automl:data": str(spec.data.path),
         "automl:data_fingerprint": getattr(prepared.data, "fingerprint", ""),
-        "automl:study_file": spec.model_dump(mode="json", exclude_none=True),
+        # The stored copy of the study file, with the passwords of any URL in it (storage:) masked.
+        "automl:study_file": storage_mod.redact_obj(spec.model_dump(mode="json", exclude_none=True)),
         manifest.MANIFEST_ATTR: manifest.build(spec, prepared.data),
     }
 
@@ -282,7 +306,8 @@ def run(
     started = time.time() if started is None else started
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if jobs > 1 and not parallel.shared_between_processes(url):
-        raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {url}")
+        raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {storage_mod.mask(url)}")
+    parallel.poll_seconds()  # a bad $AUTOML_POLL_SECONDS is refused before anything is written
     study = open_or_create(prepared, url, force=force)
     outcome = RunOutcome(study, url=url)
     with parallel.claim_lock(study, url):

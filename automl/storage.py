@@ -1,9 +1,9 @@
 """Open or resume a study: SQLite, PostgreSQL, journal file; stale-trial recovery; password masking.
 
-URL forms: ``sqlite:///rel.db`` (relative to the study file) / ``sqlite:////abs.db``,
-``postgresql+psycopg://user:pass@host/db``, ``journal:///rel.log`` / ``journal:////abs.log``.
-The URL comes from ``--storage``, else ``$AUTOML_STORAGE``, else the study file, else ``<name>.db``
-beside the study file.
+URL forms: ``sqlite:///rel.db`` / ``sqlite:////abs.db``, ``postgresql+psycopg://user:pass@host/db``,
+``journal:///rel.log`` / ``journal:////abs.log``. The URL comes from ``--storage``, else ``$AUTOML_STORAGE``
+(both relative to the current directory), else the study file's ``storage:`` (relative to the study file),
+else ``<name>.db`` beside the study file.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import os
 import re
 import socket
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +23,59 @@ from optuna.trial import TrialState
 from automl.errors import StorageError
 
 ENV_VAR = "AUTOML_STORAGE"
-HEARTBEAT_INTERVAL = int(os.environ.get("AUTOML_HEARTBEAT_INTERVAL", "10"))
-GRACE_PERIOD = int(os.environ.get("AUTOML_GRACE_PERIOD", "60"))
+#: Defaults of $AUTOML_HEARTBEAT_INTERVAL / $AUTOML_GRACE_PERIOD (seconds), read when a storage is opened.
+HEARTBEAT_INTERVAL = 10
+GRACE_PERIOD = 60
 MAX_RETRY = 3
-
-# Heartbeats are "experimental" in Optuna 5 but are the documented way to recover stale trials.
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-# automl.parallel runs trials with ask/tell and keeps Optuna's heartbeat thread going itself.
-warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
+def env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable ``name`` (read now, not at import)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise StorageError(f"${name}: must be a positive number of seconds (got {raw!r}); fix or unset it")
+    return value
+
+
+def heartbeat_seconds() -> float:
+    return env_seconds("AUTOML_HEARTBEAT_INTERVAL", HEARTBEAT_INTERVAL)
+
+
+def grace_seconds() -> float:
+    return env_seconds("AUTOML_GRACE_PERIOD", GRACE_PERIOD)
+
+
+@contextmanager
+def quiet_heartbeat_warnings() -> Iterator[None]:
+    """Silence, around our own calls only, Optuna's notes on what automl uses on purpose: heartbeats are
+    "experimental" in Optuna 5, and automl.parallel keeps the heartbeat thread going under ask/tell."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
+        yield
+
+
 def resolve_url(url: str | None, spec: Any | None = None) -> str:
-    """The storage URL to use, with relative file paths resolved against the study file's folder."""
-    url = url or os.environ.get(ENV_VAR) or (spec.storage if spec is not None else None)
-    base = spec.base_dir if spec is not None else Path.cwd()
+    """The storage URL to use. Relative file paths of ``url`` (``--storage``) and ``$AUTOML_STORAGE`` resolve
+    against the current directory; only the study file's own ``storage:`` resolves against its folder."""
+    base = Path.cwd()
+    if not url:
+        url = os.environ.get(ENV_VAR) or None
+    if not url and spec is not None:
+        url, base = spec.storage, spec.base_dir
     if not url:
         if spec is None:
-            raise StorageError("no storage given: pass --storage URL or set AUTOML_STORAGE")
-        return f"sqlite:///{(base / (spec.study_name + '.db')).as_posix()}"
+            raise StorageError(
+                f"no storage given: pass --storage URL (e.g. --storage sqlite:///my-study.db) or set ${ENV_VAR}"
+            )
+        return f"sqlite:///{(spec.base_dir / (spec.study_name + '.db')).resolve().as_posix()}"
     for scheme in ("sqlite:///", "journal:///"):
         if url.startswith(scheme):
             rest = url[len(scheme):]
@@ -48,9 +84,62 @@ def resolve_url(url: str | None, spec: Any | None = None) -> str:
     return url
 
 
+#: Query-string keys whose values are secrets (psycopg/libpq, MySQL drivers, SQLAlchemy).
+SECRET_KEYS = ("password", "passwd", "pass", "pwd", "sslpassword", "sslkey_password", "token", "secret")
+# scheme://user:password@ : the password runs to the *last* "@" before the query, so a raw "@" or "/" in it
+# is masked whole, and an empty user name (":pw@") still has its password masked.
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://)(?P<user>[^:/?#@]*):(?P<password>[^?#]*)@")
+_QUERY_SECRET = re.compile(r"(?P<key>[?&;](?:" + "|".join(SECRET_KEYS) + r")=)[^&#;]*", re.IGNORECASE)
+
+
+def secrets_of(url: str) -> list[str]:
+    """The secret substrings of a URL (its passwords, raw and percent-decoded), longest first."""
+    from urllib.parse import unquote
+
+    found = [m["password"] for m in _USERINFO.finditer(url)]
+    found += [q.group(0).split("=", 1)[1] for q in _QUERY_SECRET.finditer(url)]
+    out = {s for f in found if f for s in (f, unquote(f), unquote(f.replace("+", " ")))}
+    return sorted((s for s in out if s and s != "***"), key=len, reverse=True)
+
+
 def mask(url: str) -> str:
-    """The URL with its password replaced by ***."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The URL with every password replaced by ***: ``user:pw@``, ``:pw@`` (empty user), a raw ``@`` in the
+    password, and ``?password=`` (or another secret key) in the query string."""
+    if not isinstance(url, str):
+        return url
+    out = _USERINFO.sub(lambda m: f"{m['head']}{m['user']}:***@", url)
+    return _QUERY_SECRET.sub(lambda m: m["key"] + "***", out)
+
+
+def check_url(url: str) -> None:
+    """Refuse a URL whose password has a raw ``@``: drivers split it there and would send (and print) its tail
+    as the host name."""
+    m = _USERINFO.search(url)
+    if m and "@" in m["password"]:
+        raise StorageError(
+            f"storage URL {mask(url)}: the password contains a raw '@'; percent-encode it as %40 "
+            "(and ':' '/' '%' as %3A %2F %25), or pass it as ?password=..."
+        )
+
+
+def redact(text: str, url: str | None = None) -> str:
+    """``text`` with every URL in it masked, and the secrets of ``url`` removed wherever they appear
+    (a driver's error message may quote them outside a URL)."""
+    out = mask(text)
+    for secret in secrets_of(url or ""):
+        out = out.replace(secret, "***")
+    return out
+
+
+def redact_obj(obj: Any) -> Any:
+    """A JSON-like value with every URL-looking string masked (the stored copy of a study file)."""
+    if isinstance(obj, str):
+        return mask(obj)
+    if isinstance(obj, dict):
+        return {k: redact_obj(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [redact_obj(v) for v in obj]
+    return obj
 
 
 def file_of(url: str) -> Path | None:
@@ -65,6 +154,8 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
     path = file_of(url)
     if must_exist and path is not None and not path.exists():
         raise StorageError(f"storage not found: {mask(url)} (no file {path}); run the study first or pass --storage")
+    interval, grace = heartbeat_seconds(), grace_seconds()
+    check_url(url)
     try:
         if url.startswith("journal:///"):
             from optuna.storages.journal import JournalFileBackend
@@ -77,8 +168,8 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
             storage = _rdb(
                 url,
                 engine_kwargs={"connect_args": {"timeout": 60}},
-                heartbeat_interval=HEARTBEAT_INTERVAL,
-                grace_period=GRACE_PERIOD,
+                heartbeat_interval=interval,
+                grace_period=grace,
                 heartbeat_stale_trial_callback=retry_trial,
             )
             with storage.engine.connect() as conn:  # WAL lets readers and one writer work at once
@@ -89,8 +180,8 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
             return _rdb(
                 url,
                 engine_kwargs={"pool_pre_ping": True, "pool_size": 2, "max_overflow": 4},
-                heartbeat_interval=HEARTBEAT_INTERVAL,
-                grace_period=GRACE_PERIOD,
+                heartbeat_interval=interval,
+                grace_period=grace,
                 heartbeat_stale_trial_callback=retry_trial,
             )
         if url in ("memory", "inmemory", ":memory:"):
@@ -99,7 +190,7 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
         raise
     except Exception as e:  # noqa: BLE001 - driver errors vary; one line for the user
         first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        raise StorageError(f"cannot open storage {mask(url)}: {first}") from None
+        raise StorageError(f"cannot open storage {mask(url)}: {redact(first, url)}") from None
     raise StorageError(
         f"unsupported storage URL {mask(url)}; use sqlite:///file.db, postgresql+psycopg://..., or journal:///file.log"
     )
@@ -160,7 +251,8 @@ def _rdb(url: str, **kwargs: Any) -> optuna.storages.RDBStorage:
 
     for attempt in range(4):
         try:
-            return optuna.storages.RDBStorage(url, **kwargs)
+            with quiet_heartbeat_warnings():
+                return optuna.storages.RDBStorage(url, **kwargs)
         except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError):
             if attempt == 3:
                 raise
@@ -272,7 +364,7 @@ def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = No
 
     from optuna.storages._heartbeat import is_heartbeat_enabled
 
-    grace = GRACE_PERIOD if grace_period is None else grace_period
+    grace = grace_seconds() if grace_period is None else grace_period
     storage = study._storage
     host = socket.gethostname()
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
