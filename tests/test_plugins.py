@@ -1,13 +1,15 @@
 """Trainer plugins: the entry-point registry, `automl trainers`, and the example plugin in examples/hgb-plugin.
 
-The example is installed by the test itself (`pip install -e examples/hgb-plugin --no-deps
---no-build-isolation`, about 2 s, offline): that is exactly what the README tells a user to run, so CI
-tests the documented path, and a fresh clone needs no extra setup step.
+The example is installed by the test itself with pip (`--no-deps --no-build-isolation`, a few seconds,
+offline), as the README tells a user to, but into a temporary folder put on PYTHONPATH (`pip install
+--target`), never into the environment running the tests: `automl trainers` there must not list it afterwards.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from importlib.metadata import EntryPoint
@@ -83,19 +85,26 @@ def test_example_plugin_follows_the_protocol_in_process(tmp_path, multiclass_csv
 
 @pytest.mark.slow
 def test_example_plugin_installs_lists_and_runs_a_study(tmp_path, binary_csv):
+    source, target = tmp_path / "hgb-plugin", tmp_path / "site"
+    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "-e", str(PLUGIN), "--no-deps", "--no-build-isolation"],
+        [sys.executable, "-m", "pip", "install", "-q", "--target", str(target), str(source), "--no-deps",
+         "--no-build-isolation"],
         check=True, capture_output=True,
     )
-    out = subprocess.run([str(BIN / "automl"), "trainers"], capture_output=True, text=True, check=True).stdout
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([str(BIN / "automl"), "trainers"], capture_output=True, text=True, check=True, env=env).stdout
     assert "hgb  (plugin automl-hgb 0.1.0)" in out and "histogram gradient boosting" in out
+    alone = subprocess.run([str(BIN / "automl"), "trainers"], capture_output=True, text=True, check=True).stdout
+    assert "hgb" not in alone  # the test environment itself is untouched
 
     doc = {"data": {"path": binary_csv.name, "target": "label"}, "model": "hgb", "metric": "auc", "trials": 2,
            "seed": 0, "params": {"learning_rate": {"type": "float", "low": 0.05, "high": 0.3, "log": True}},
            "fixed": {"max_iter": 20}}
     study_file = tmp_path / "hgb.yaml"
     study_file.write_text(yaml.safe_dump(doc))
-    res = subprocess.run([str(BIN / "automl"), "run", str(study_file), "--no-progress"], capture_output=True, text=True)
+    res = subprocess.run([str(BIN / "automl"), "run", str(study_file), "--no-progress"], capture_output=True, text=True,
+                         env=env)
     assert res.returncode == 0, res.stderr
     assert "2 trials added, 2 finished" in res.stdout
     study = optuna.load_study(study_name="hgb", storage=f"sqlite:///{tmp_path / 'hgb.db'}")
@@ -105,11 +114,11 @@ def test_example_plugin_installs_lists_and_runs_a_study(tmp_path, binary_csv):
     assert [c["step"] for c in study.best_trial.user_attrs["learning_curve"]] == [10, 20]
 
     res = subprocess.run([str(BIN / "automl"), "export", str(study_file), "-o", str(tmp_path / "ex"), "--test-rows"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "ex" / "model" / "model.pkl").exists()
     res = subprocess.run([str(BIN / "automl"), "predict", str(tmp_path / "ex"), str(tmp_path / "ex" / "test_rows.csv"),
-                          "-o", str(tmp_path / "p.csv")], capture_output=True, text=True)
+                          "-o", str(tmp_path / "p.csv")], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr
     exported = json.loads((tmp_path / "ex" / "manifest.json").read_text())["test_scores"]["auc"]
     assert f"auc={exported:.6g}" in res.stdout
