@@ -88,8 +88,8 @@ def resolve_url(url: str | None, spec: Any | None = None) -> str:
 SECRET_KEYS = ("password", "passwd", "pass", "pwd", "sslpassword", "sslkey_password", "token", "secret")
 # scheme://user:password@ : the password runs to the *last* "@" before the query, so a raw "@" or "/" in it
 # is masked whole, and an empty user name (":pw@") still has its password masked.
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://)(?P<user>[^:/?#@]*):(?P<password>[^?#]*)@")
-_QUERY_SECRET = re.compile(r"(?P<key>[?&;](?:" + "|".join(SECRET_KEYS) + r")=)[^&#;]*", re.IGNORECASE)
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://)(?P<user>[^:/?#@]*):(?P<password>[^?#\s]*)@")
+_QUERY_SECRET = re.compile(r"(?P<key>[?&;](?:" + "|".join(SECRET_KEYS) + r")=)[^&#;\s]*", re.IGNORECASE)
 
 
 def secrets_of(url: str) -> list[str]:
