@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from automl import storage as storage_mod
 from automl.cli import app
-from automl.trainers.lightgbm import LightGBMTrainer
 
 runner = CliRunner()
 
@@ -77,16 +76,19 @@ def test_a_study_created_meanwhile_elsewhere_gets_every_check(study_file, tmp_pa
 
 # -- item 11: a trainer that exits, an unprintable error, Ctrl-C --------------------------------------------
 def _first_fit_does(monkeypatch, action):
-    calls = []
-    real = LightGBMTrainer.fit
+    """The first trial's fit (holdout or cross-validated) does ``action`` instead of training."""
+    from automl import objective
 
-    def fit(self, *args, **kwargs):
+    calls = []
+    real = objective.fit_and_score
+
+    def fit_and_score(*args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             action()
-        return real(self, *args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(LightGBMTrainer, "fit", fit)
+    monkeypatch.setattr(objective, "fit_and_score", fit_and_score)
 
 
 def test_a_trainer_calling_sys_exit_fails_its_trial_and_the_run_goes_on(study_file, tmp_path, monkeypatch):
@@ -236,3 +238,32 @@ def test_a_bad_poll_interval_is_refused_before_anything_is_written(study_file, t
     res = invoke("run", study_file(trials=1), "--no-progress")
     assert res.exit_code == 2 and "$AUTOML_POLL_SECONDS: must be a positive number" in res.output
     assert not list(tmp_path.glob("*.db*"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_a_parallel_run_retries_every_interrupted_trial(study_file, tmp_path):
+    import signal
+
+    from test_parallel import automl, peek, wait_for
+
+    from automl import parallel
+
+    path = study_file(trials=2, pruner="none", data={"path": "reg.csv", "target": "y", "cv": 0})
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    proc = automl("run", str(path), "--jobs", "2", "--storage", url, "--no-progress",
+                  env={parallel.TEST_SLEEP_ENV: "30"}, start_new_session=True)
+
+    def running():
+        study = peek(url)
+        return study is not None and len(study.get_trials(states=(TrialState.RUNNING,))) == 2
+
+    wait_for(running, what="two running trials")
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole process group
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    trials = load(url).trials
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    waiting = [t for t in trials if t.state == TrialState.WAITING]
+    assert len(failed) == 2 and all("interrupted (Ctrl-C)" in t.user_attrs["fail_reason"] for t in failed)
+    assert sorted(t.user_attrs["retry_of"] for t in waiting) == sorted(t.number for t in failed)
+    assert sorted(str(t.params) for t in waiting) == sorted(str(t.params) for t in failed)
