@@ -132,8 +132,8 @@ def trials_frame(study: optuna.Study) -> Any:
             if k != "learning_curve":
                 row[f"user_attrs_{k}"] = v
         rows.append(row)
-    df = pd.DataFrame(rows)
-    return df
+    # object columns: an integer attribute stays an integer where other trials lack it (float64 would make it 61.0)
+    return pd.DataFrame(rows, dtype=object)
 
 
 def list_studies(storage: str | None) -> list[dict[str, Any]]:

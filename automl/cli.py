@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -195,10 +196,15 @@ def trials(
     _need_study(study_file, study_name)
     study = api.open_study(study_file, storage=storage, study_name=study_name)
     df = api.trials_frame(study)
+    df = df.where(df.notna(), None if fmt != "table" else "")  # an inactive parameter is blank/null, not NaN
     if fmt == "csv":
         typer.echo(df.to_csv(index=False), nl=False)
     elif fmt == "json":
-        typer.echo(df.to_json(orient="records", indent=2, default_handler=str))
+        def finite(v: Any) -> Any:  # JSON has no NaN/Infinity
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        records = [{k: finite(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+        typer.echo(json.dumps(records, indent=2, default=str))
     else:
         import pandas as pd
 
