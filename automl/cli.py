@@ -142,7 +142,8 @@ def _print_best(study: Any, test_scores: dict[int, dict[str, float]] | None = No
             typer.echo(f"  {k}: {_fmt_value(v)}")
         scores = (test_scores or {}).get(b["number"]) or b.get("test")
         if scores:
-            typer.echo("  test: " + ", ".join(f"{k}={_fmt_value(v)}" for k, v in scores.items()))
+            typer.echo("  test: " + ", ".join(f"{k}={_fmt_value(v)}" for k, v in scores.items())
+                       + " (this trial's model, trained on the train split)")
 
 
 @app.command()
@@ -266,7 +267,7 @@ def export(
     _need_study(study_file, study_name)
     done = api.export_study(study_file, output, storage=storage, study_name=study_name, trial=trial, test_rows=test_rows)
     scores = ", ".join(f"{k}={_fmt_value(v)}" for k, v in done.test_scores.items()) or "no test split"
-    typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores})")
+    typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores}; model refit on train+valid)")
 
 
 @app.command()

@@ -7,6 +7,8 @@ with the categories learned on the training split, reused for valid/test/predict
 from __future__ import annotations
 
 import hashlib
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import DataError, Problem
+from automl.errors import DataError, DataWarning, Problem
 from automl.metrics import BINARY, MULTICLASS, REGRESSION
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -46,6 +48,10 @@ class TabularData:
     #: empty = one validation split. Set by :meth:`use_cv`.
     folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     seed: int = 0
+    #: internal (trainer-safe) feature name -> the user's column name, for every renamed feature
+    names: dict[str, str] = field(default_factory=dict)
+    #: internal names of the features that were datetimes in the file (used as seconds since 1970 UTC)
+    datetimes: list[str] = field(default_factory=list)
 
     @property
     def cv(self) -> int:
@@ -82,15 +88,27 @@ class TabularData:
 
     @property
     def features(self) -> list[str]:
+        """The feature names trainers see (safe for LightGBM); ``user_features`` are the file's names."""
         return list(self.train.X.columns)
+
+    @property
+    def user_features(self) -> list[str]:
+        return [self.user_name(c) for c in self.features]
+
+    def user_name(self, internal: str) -> str:
+        return self.names.get(internal, internal)
 
     @property
     def n_classes(self) -> int:
         return len(self.classes) if self.classes else 0
 
     def encode(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Apply the training split's categories to new rows (valid, test, or data to predict)."""
-        return encode_features(X[self.features], self.categories)
+        """Apply the training split's encoding to new rows with the file's column names (data to predict)."""
+        X = X[self.user_features].copy()
+        X.columns = self.features
+        for c in self.datetimes:
+            X[c] = datetime_seconds(X[c])
+        return encode_features(X, self.categories)
 
 
 def fingerprint(path: Path) -> str:
@@ -102,17 +120,48 @@ def fingerprint(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def read_table(path: Path, label: str) -> pd.DataFrame:
+def _header(path: Path, kind: str) -> list[str]:
+    """The column names exactly as the file has them (pandas renames a repeated CSV name to ``name.1``)."""
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return [str(n) for n in pq.read_schema(path).names if not str(n).startswith("__index_level_")]
+    row = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return [str(v) for v in row.iloc[0].tolist()] if len(row) else []
+
+
+def read_frame(path: Path, label: str, field: str = "data.path") -> pd.DataFrame:
+    """Read a .csv/.parquet file; every problem (type, missing, permission, format, repeated column
+    names) is one :class:`DataError` line. Column names become strings."""
     kind = READERS.get(path.suffix.lower())
     if kind is None:
-        raise DataError([Problem(label, "data.path", f"unsupported file type {path.suffix!r}; use .csv or .parquet")])
-    if not path.exists():
-        raise DataError([Problem(label, "data.path", f"file not found: {path}; check the path (relative to the study file)")])
+        raise DataError([Problem(label, field, f"unsupported file type {path.suffix!r}; use .csv or .parquet")])
     try:
+        if not path.is_file():
+            what = "is a folder, not a file" if path.is_dir() else "file not found"
+            raise DataError([Problem(label, field, f"{what}: {path}; check the path (relative to the study file)")])
         df = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        header = _header(path, kind)
+    except OSError as e:
+        why = e.strerror or str(e).splitlines()[0]
+        raise DataError([Problem(label, field, f"cannot read {path}: {why}; check the file's and its folders' permissions")]) from None
+    except DataError:
+        raise
     except Exception as e:  # noqa: BLE001 - any reader failure is a data problem to report in one line
         first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        raise DataError([Problem(label, "data.path", f"cannot read {path.name}: {first}; is it a valid {kind} file?")]) from None
+        raise DataError([Problem(label, field, f"cannot read {path.name}: {first}; is it a valid {kind} file?")]) from None
+    names = header if len(header) == df.shape[1] else [str(c) for c in df.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError([Problem(label, field, f"{path.name} has repeated column names: "
+                                 + ", ".join(f"{n!r} ({names.count(n)} times)" for n in repeated)
+                                 + "; give every column a unique name")])
+    df.columns = names
+    return df
+
+
+def read_table(path: Path, label: str) -> pd.DataFrame:
+    df = read_frame(path, label)
     if df.empty or df.shape[1] < 2:
         raise DataError([Problem(label, "data.path", f"{path.name} has {len(df)} rows and {df.shape[1]} columns; need rows and at least one feature besides the target")])
     return df
@@ -126,11 +175,116 @@ def infer_task(y: pd.Series) -> str:
         return BINARY
     if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
         return MULTICLASS
-    if pd.api.types.is_float_dtype(y) and not np.all(np.mod(y.to_numpy(dtype=float), 1) == 0):
+    with np.errstate(invalid="ignore"):
+        fractional = pd.api.types.is_float_dtype(y) and not np.all(np.mod(y.to_numpy(dtype=float), 1) == 0)
+    if fractional:
         return REGRESSION
     if n <= 20 and n < 0.05 * len(y) + 3:
         return MULTICLASS
     return REGRESSION
+
+
+#: Characters LightGBM refuses in feature names (JSON-special), and whitespace, which it rewrites to "_".
+UNSAFE_NAME = re.compile(r'[",:\[\]{}\s]')
+#: The largest |target| a regression trainer can take: LightGBM stores labels as 32-bit floats.
+MAX_TARGET = float(np.finfo(np.float32).max)
+
+
+def safe_names(names: list[str]) -> dict[str, str]:
+    """The file's column name -> a name every trainer accepts (unchanged when already safe).
+
+    Unsafe characters become ``_``; a name that would then collide with another gets ``__2``, ``__3``, ...
+    """
+    taken = {n for n in names if not UNSAFE_NAME.search(n) and n}
+    out: dict[str, str] = {}
+    for n in names:
+        if n in taken and n not in out.values():
+            out[n] = n
+            continue
+        base = UNSAFE_NAME.sub("_", n) or "_"
+        cand, i = base, 1
+        while cand in taken or cand in out.values():
+            i += 1
+            cand = f"{base}__{i}"
+        taken.add(cand)
+        out[n] = cand
+    return out
+
+
+def datetime_seconds(s: pd.Series) -> pd.Series:
+    """A datetime column as float seconds since 1970-01-01 UTC (naive times are taken as UTC).
+
+    Numbers are taken as seconds already (``test_rows.csv`` holds them so); text is parsed as dates.
+    """
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s, utc=True, format="mixed")
+    elif s.dt.tz is None:
+        s = s.dt.tz_localize("UTC")
+    out = (s - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
+    return out.astype(float)
+
+
+def _unhashable(s: pd.Series) -> Any:
+    """The first list/dict/set/array value of an object column, or None."""
+    if s.dtype != object:
+        return None
+    for v in s:
+        if isinstance(v, (list, dict, set, tuple, np.ndarray)):
+            return v
+    return None
+
+
+def _short(v: Any) -> str:
+    r = repr(v.tolist() if isinstance(v, np.ndarray) else v)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def check_target(y: pd.Series, name: str, label: str) -> list[Problem]:
+    """Target values no trainer can learn from: containers, and (for numbers) inf or beyond float32."""
+    v = _unhashable(y)
+    if v is not None:
+        return [Problem(label, "data.target", f"column {name!r} holds lists or mappings (e.g. {_short(v)}); the target must hold one number or label per row")]
+    if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y) and not pd.api.types.is_complex_dtype(y):
+        vals = y.to_numpy(dtype=float)
+        bad = ~np.isfinite(vals) | (np.abs(np.nan_to_num(vals)) > MAX_TARGET)
+        if bad.any():
+            first = float(vals[np.flatnonzero(bad)[0]])
+            return [Problem(label, "data.target", f"column {name!r} has {int(bad.sum())} value(s) that are infinite or beyond "
+                            f"±{MAX_TARGET:.3g} (e.g. {first!r}); remove those rows or rescale the target")]
+    return []
+
+
+def prepare_features(X: pd.DataFrame, label: str, field: str = "data.path") -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """Columns as trainers need them: safe names, datetimes as seconds, containers and complex numbers refused.
+
+    Returns the frame with internal names, the internal -> file name map (renamed columns only) and the
+    internal names of converted datetime columns.
+    """
+    problems, dt_cols = [], []
+    X = X.copy()
+    for c in X.columns:
+        s = X[c]
+        v = _unhashable(s)
+        if v is not None:
+            problems.append(Problem(label, field, f"column {c!r} holds lists or mappings (e.g. {_short(v)}); flatten it into one column per item or drop it"))
+        elif pd.api.types.is_complex_dtype(s):
+            problems.append(Problem(label, field, f"column {c!r} holds complex numbers; split it into real and imaginary columns"))
+        elif pd.api.types.is_timedelta64_dtype(s):
+            X[c] = s.dt.total_seconds()
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            X[c] = datetime_seconds(s)
+            dt_cols.append(c)
+    if problems:
+        raise DataError(problems)
+    mapping = safe_names(list(X.columns))
+    X.columns = [mapping[c] for c in X.columns]
+    names = {new: old for old, new in mapping.items() if new != old}
+    if dt_cols:
+        warnings.warn(DataWarning(f"{label}: {field}: datetime column(s) {', '.join(map(repr, dt_cols))} are used as "
+                                  "seconds since 1970-01-01 UTC"), stacklevel=3)
+    return X, names, [mapping[c] for c in dt_cols]
 
 
 def encode_features(X: pd.DataFrame, categories: dict[str, list[Any]]) -> pd.DataFrame:
@@ -165,7 +319,10 @@ def load(spec: Any) -> TabularData:
         raise DataError([Problem(label, "data.target", f"column {d.target!r} is not in {path.name}" + suggest(d.target, list(map(str, df.columns))))])
     df = df[df[d.target].notna()].reset_index(drop=True)
     y_raw = df[d.target]
-    X = df.drop(columns=[d.target])
+    problems = check_target(y_raw, d.target, label)
+    if problems:
+        raise DataError(problems)
+    X, names, dt_cols = prepare_features(df.drop(columns=[d.target]), label)
     task = d.task or infer_task(y_raw)
     classes = None
     if task == REGRESSION:
@@ -211,6 +368,8 @@ def load(spec: Any) -> TabularData:
         path=str(path),
         fingerprint=fingerprint(path),
         seed=d.seed,
+        names=names,
+        datetimes=dt_cols,
     )
 
 

@@ -70,3 +70,13 @@ class ReportError(AutomlError):
     """A report option that cannot be honoured (e.g. an unknown importance evaluator)."""
 
     exit_code = 2
+
+
+class OutputError(AutomlError):
+    """A file or folder the command must write cannot be written (no permission, not a folder, ...)."""
+
+    exit_code = 2
+
+
+class DataWarning(AutomlWarning):
+    """The data was used, but differently from how it reads (datetimes as numbers, unseen categories)."""

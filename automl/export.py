@@ -7,7 +7,12 @@ once on the test split, and write a directory:
     model/          the trainer's native files (LightGBM: model.txt), written by ``trainer.save_model``
     params.json     the trial's parameters, the fixed ones and what the refit used
     predict.json    what ``predict`` needs: trainer, task, target, features, categories, classes, metrics
-    manifest.json   versions, git commit, sha256 of the data and study files, seeds, test scores
+    manifest.json   versions, git commit, sha256 of the data and study files, seeds, test scores, and the
+                    sha256 of every other file of the export (``predict`` refuses files that do not match)
+
+The directory is written beside the target and swapped into place (automl.fsutil), so a killed export
+leaves the previous export or the new one. Feature names are the data file's; ``predict.json`` maps any
+that trainers cannot take (LightGBM refuses ``"``, ``,``, ``:``, ...) to the internal names the model uses.
 
 ``predict``: load that directory, encode new rows as the training split was, and return predictions with
 the original class labels (and one probability column per class for classification).
@@ -24,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import AutomlError, DataError, Problem
+from automl.errors import AutomlError, DataError, DataWarning, OutputError, Problem
 
 FORMAT_VERSION = 1
 MODEL_DIR = "model"
@@ -32,6 +37,10 @@ PREDICT_FILE = "predict.json"
 PARAMS_FILE = "params.json"
 MANIFEST_FILE = "manifest.json"
 TEST_ROWS_FILE = "test_rows.csv"
+EXPORT_ENTRIES = {MODEL_DIR, PREDICT_FILE, PARAMS_FILE, MANIFEST_FILE, TEST_ROWS_FILE}
+#: How ``manifest.json`` names the model its ``test_scores`` belong to (the run's own test score is of the
+#: best trial's model trained on the train split only).
+TEST_SCORES_OF = "refit on train+valid"
 
 
 class ExportError(AutomlError):
@@ -94,14 +103,41 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def raw_rows(data: Any, split: str = "test") -> pd.DataFrame:
-    """A split's rows as they were in the data file (category codes back to values, the target decoded)."""
+    """A split's rows as they were in the data file (category codes back to values, the file's column
+    names, the target decoded; datetimes stay seconds since 1970 UTC, which ``predict`` accepts)."""
     part = getattr(data, split)
     X = part.X.copy()
     for col in data.categories:
         X[col] = X[col].astype("object")
+    X.columns = [data.user_name(c) for c in X.columns]
     y = part.y if not data.classes else np.asarray(data.classes, dtype=object)[part.y]
     X[data.target] = y
     return X
+
+
+def file_hashes(directory: Path) -> dict[str, str]:
+    """sha256 of every file under ``directory`` except the manifest, by '/'-separated relative path."""
+    from automl.manifest import sha256
+
+    return {
+        p.relative_to(directory).as_posix(): sha256(p) or ""
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.relative_to(directory).as_posix() != MANIFEST_FILE
+    }
+
+
+def check_target_folder(out: Path) -> None:
+    """Refuse to replace a file, or a folder holding anything but a previous export's files."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file; give a folder for the export")
+    if out.is_dir():
+        try:
+            foreign = sorted(p.name for p in out.iterdir() if p.name not in EXPORT_ENTRIES)
+        except OSError as e:
+            raise OutputError(f"cannot read {out}: {e.strerror}; choose a folder you can write to") from None
+        if foreign:
+            raise OutputError(f"{out} holds files that are not part of an export ({', '.join(foreign[:5])}); "
+                              "export into a new or empty folder, or a previous export's folder")
 
 
 def export(
@@ -138,6 +174,8 @@ def export(
             "the export is trained and scored on the file as it is now"), stacklevel=2)
     if getattr(type(trainer), "save_model", None) in (None, _base_hook("save_model")):
         raise ExportError(f"trainer {trainer.name!r} cannot export models (it defines no save_model/load_model)")
+    out = Path(out_dir)
+    check_target_folder(out)
     params = {**prepared.fixed, **chosen.params}
     final = trainer.final_params(params, chosen.user_attrs)
     merge = getattr(trainer, "refit_data", None) or refit_data
@@ -151,32 +189,39 @@ def export(
         values = trainer.evaluate(result, full, "test", prepared.metrics)
         scores = {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=True) if math.isfinite(v)}
 
-    out = Path(out_dir)
-    (out / MODEL_DIR).mkdir(parents=True, exist_ok=True)
-    trainer.save_model(result, out / MODEL_DIR)
+    from automl.fsutil import atomic_folder
+
     names = [m.name for m in prepared.metrics]
     valid_values = dict(zip(names, chosen.values, strict=True))
-    _write_json(out / PARAMS_FILE, {"trial": chosen.number, "params": dict(chosen.params),
-                                    "fixed": prepared.fixed, "final": final})
-    _write_json(out / PREDICT_FILE, {
-        "format_version": FORMAT_VERSION,
-        "trainer": trainer.name,
-        "model": spec.model,
-        "task": data.task,
-        "target": data.target,
-        "features": data.features,
-        "numeric": [c for c in data.features if c not in data.categories],
-        "categories": {k: [_plain(v) for v in cats] for k, cats in data.categories.items()},
-        "classes": [_plain(c) for c in data.classes] if data.classes else None,
-        "metrics": names,
-    })
-    _write_json(out / MANIFEST_FILE, manifest.build(
-        spec, data, trial=chosen.number, storage=storage_mod.mask(url), valid_values=valid_values,
-        test_scores=scores, test_rows=len(full.test) if full.test is not None else 0,
-        train_rows=len(full.train), result_info={k: _plain(v) for k, v in result.info.items()},
-    ))
-    if test_rows and full.test is not None:
-        raw_rows(data).to_csv(out / TEST_ROWS_FILE, index=False)
+    user = getattr(data, "user_name", lambda c: c)
+    with atomic_folder(out) as tmp:
+        (tmp / MODEL_DIR).mkdir()
+        trainer.save_model(result, tmp / MODEL_DIR)
+        _write_json(tmp / PARAMS_FILE, {"trial": chosen.number, "params": dict(chosen.params),
+                                        "fixed": prepared.fixed, "final": final})
+        _write_json(tmp / PREDICT_FILE, {
+            "format_version": FORMAT_VERSION,
+            "trainer": trainer.name,
+            "model": spec.model,
+            "task": data.task,
+            "target": data.target,
+            "features": [user(c) for c in data.features],
+            "internal_names": {user(c): c for c in data.features if user(c) != c},
+            "numeric": [user(c) for c in data.features if c not in data.categories],
+            "datetimes": [user(c) for c in getattr(data, "datetimes", [])],
+            "categories": {user(k): [_plain(v) for v in cats] for k, cats in data.categories.items()},
+            "classes": [_plain(c) for c in data.classes] if data.classes else None,
+            "metrics": names,
+        })
+        if test_rows and full.test is not None:
+            raw_rows(data).to_csv(tmp / TEST_ROWS_FILE, index=False)
+        _write_json(tmp / MANIFEST_FILE, manifest.build(
+            spec, data, trial=chosen.number, storage=storage_mod.mask(url), valid_values=valid_values,
+            test_scores=scores, test_scores_of=TEST_SCORES_OF,
+            test_rows=len(full.test) if full.test is not None else 0,
+            train_rows=len(full.train), result_info={k: _plain(v) for k, v in result.info.items()},
+            files=file_hashes(tmp),
+        ))
     return Exported(out, chosen.number, final, scores, valid_values)
 
 
@@ -212,6 +257,7 @@ def load(directory: str | Path) -> Loaded:
     path = d / PREDICT_FILE
     if not path.exists():
         raise ExportError(f"{d} is not an automl export (no {PREDICT_FILE}); create one with `automl export`")
+    verify(d)
     info = json.loads(path.read_text(encoding="utf-8"))
     if info.get("format_version", 0) > FORMAT_VERSION:
         raise ExportError(f"{d} was written by a newer automl (format {info['format_version']}); upgrade automl")
@@ -222,29 +268,66 @@ def load(directory: str | Path) -> Loaded:
     return Loaded(d, info, trainer, trainer.load_model(d / MODEL_DIR))
 
 
+def verify(d: Path) -> None:
+    """Refuse an export whose files do not belong together: each file must match the sha256 that
+    ``manifest.json`` recorded when the export was written (exports from before those hashes pass)."""
+    try:
+        manifest = json.loads((d / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExportError(f"{d} has no {MANIFEST_FILE}; the export is incomplete: export it again") from None
+    except (OSError, ValueError) as e:
+        raise ExportError(f"{d / MANIFEST_FILE} cannot be read ({str(e).splitlines()[0]}); export again") from None
+    recorded = manifest.get("files") if isinstance(manifest, dict) else None
+    if recorded is None:
+        return
+    now = file_hashes(d)
+    bad = sorted(n for n in set(recorded) | set(now) if recorded.get(n) != now.get(n))
+    if bad:
+        raise ExportError(f"{d}: {', '.join(bad[:5])} do(es) not match {MANIFEST_FILE} (changed, missing or added "
+                          "since the export was written); the files do not belong together: export again")
+
+
 def prepare_rows(loaded: Loaded, X: pd.DataFrame, label: str = "data") -> pd.DataFrame:
-    """Check the columns and encode them exactly as the training split was."""
-    from automl.data import encode_features
+    """Check the columns (the data file's names) and encode them exactly as the training split was;
+    returns the frame with the names the model was trained with."""
+    import warnings
+
+    from automl.data import datetime_seconds, encode_features
 
     info = loaded.info
+    X = X.rename(columns=str)
     missing = [c for c in info["features"] if c not in X.columns]
     if missing:
         raise DataError([Problem(label, "columns", f"missing feature column(s) {', '.join(map(repr, missing))}; "
                                                    f"the model needs {', '.join(info['features'])}")])
+    dates = set(info.get("datetimes", []))
     problems = [
         Problem(label, f"columns.{c}", f"must be numeric, as in training (got {X[c].dtype} values such as {X[c].dropna().iloc[0]!r})")
         for c in info["numeric"]
-        if not pd.api.types.is_numeric_dtype(X[c]) and X[c].notna().any()
+        if c not in dates and not pd.api.types.is_numeric_dtype(X[c]) and X[c].notna().any()
     ]
+    X = X[info["features"]].copy()
+    for c in dates:
+        try:
+            X[c] = datetime_seconds(X[c])
+        except (ValueError, TypeError) as e:
+            problems.append(Problem(label, f"columns.{c}", f"must hold dates, as in training ({str(e).splitlines()[0]})"))
     if problems:
         raise DataError(problems)
-    X = X[info["features"]].copy()
     for c in info["numeric"]:
-        if not pd.api.types.is_numeric_dtype(X[c]):  # an all-empty column reads as text
+        if c not in dates and not pd.api.types.is_numeric_dtype(X[c]):  # an all-empty column reads as text
             X[c] = pd.to_numeric(X[c], errors="coerce")
+    unseen = []
     for c, cats in info["categories"].items():  # a value unseen in training is missing to the model
-        X[c] = X[c].astype("object").where(X[c].isin(cats), None)
-    return encode_features(X, info["categories"])
+        new = X[c].notna() & ~X[c].isin(cats)
+        if new.any():
+            unseen.append(f"{c!r} {int(new.sum())} row(s) (e.g. {X[c][new].iloc[0]!r})")
+        X[c] = X[c].astype("object").where(~new & X[c].notna(), None)
+    if unseen:
+        warnings.warn(DataWarning(f"{label}: categories never seen in training, predicted as missing values: "
+                                  + "; ".join(unseen)), stacklevel=3)
+    X = encode_features(X, info["categories"])
+    return X.rename(columns=info.get("internal_names", {}))
 
 
 def predict_frame(loaded: Loaded, X: pd.DataFrame, label: str = "data") -> pd.DataFrame:
@@ -300,19 +383,9 @@ def score(loaded: Loaded, predictions: pd.DataFrame, y_raw: pd.Series) -> dict[s
 
 def read_rows(path: Path) -> pd.DataFrame:
     """Rows to predict from a .csv or .parquet file (no target column needed)."""
-    from automl.data import READERS
+    from automl.data import read_frame
 
-    label = str(path)
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        raise DataError([Problem(label, "", f"unsupported file type {path.suffix!r}; use .csv or .parquet")])
-    if not path.exists():
-        raise DataError([Problem(label, "", "file not found; check the path")])
-    try:
-        return pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
-    except Exception as e:  # noqa: BLE001 - any reader failure is one line for the user
-        first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        raise DataError([Problem(label, "", f"cannot read it: {first}")]) from None
+    return read_frame(path, str(path), "")
 
 
 @dataclass
@@ -334,6 +407,7 @@ def predict_file(directory: str | Path, data_path: str | Path, out_path: str | P
     if target in df.columns and df[target].notna().all():
         scores = score(loaded, preds, df[target])
     if out_path is not None:
-        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-        preds.to_csv(out_path, index=False)
+        from automl.fsutil import atomic_write_text
+
+        atomic_write_text(out_path, preds.to_csv(index=False))
     return Predicted(preds, scores)

@@ -214,7 +214,7 @@ def _header_html(f: dict[str, Any]) -> str:
         rows.append(("best value", f"{kv(b['values'])} (trial {b['number']})"))
         rows.append(("best parameters", kv(b["params"])))
         ts = f["test_scores"].get(str(b["number"]))
-        rows.append(("test split", kv(ts) if isinstance(ts, dict) else "not scored (no automl:test_scores for this trial)"))
+        rows.append(("test split (model trained on the train split)", kv(ts) if isinstance(ts, dict) else "not scored (no automl:test_scores for this trial)"))
     else:
         shown = best[:10]
         rows.append(("Pareto front", f"{len(best)} trials" + (" (first 10 below)" if len(best) > 10 else "")))
@@ -388,6 +388,6 @@ def write_report(
         f"<script>{TABLE_JS}</script><script>{FIGURES_JS}</script>",
         "</body></html>\n",
     ])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(doc, encoding="utf-8")
-    return path
+    from automl.fsutil import atomic_write_text
+
+    return atomic_write_text(path, doc)  # beside the target, then renamed: a killed write keeps the old report
