@@ -57,6 +57,9 @@ def clean_leftovers(target: Path) -> None:
 
 def _fail(target: Path, e: OSError) -> OutputError:
     why = e.strerror or e.__class__.__name__
+    blocker = next((a for a in target.parents if a.exists() and not a.is_dir()), None)
+    if blocker is not None:
+        why = f"{blocker} is a file, not a folder"
     return OutputError(f"cannot write {target}: {why}; choose a folder you can write to")
 
 
