@@ -122,7 +122,7 @@ def run(
         done = export_mod.export(outcome.prepared.spec, export_dir, storage=storage, prepared=outcome.prepared,
                                  refits=outcome.refits)
         scores = ", ".join(f"{k}={_fmt_value(v)}" for k, v in done.test_scores.items()) or "no test split"
-        typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores})")
+        typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores}; model refit on train+valid)")
     if report:
         path = api.write_report(study, report_path or api.default_report_path(study.study_name), importance=importance)
         typer.echo(f"report: {path}")
@@ -130,6 +130,7 @@ def run(
 
 def _print_best(study: Any, test_scores: dict[int, dict[str, float]] | None = None) -> None:
     from automl.api import best_summary
+    from automl.runner import TEST_OF_ATTR
 
     summary = best_summary(study)
     if not summary:
@@ -143,7 +144,7 @@ def _print_best(study: Any, test_scores: dict[int, dict[str, float]] | None = No
         scores = (test_scores or {}).get(b["number"]) or b.get("test")
         if scores:
             typer.echo("  test: " + ", ".join(f"{k}={_fmt_value(v)}" for k, v in scores.items())
-                       + " (this trial's model, trained on the train split)")
+                       + f" (this trial's model, {study.user_attrs.get(TEST_OF_ATTR, 'trained on the train split')})")
 
 
 @app.command()

@@ -362,6 +362,8 @@ def _best_text(study: optuna.Study) -> str:
 
 
 TEST_ATTR = "automl:test_scores"
+#: Which model the stored test scores are of (the CLI and the report label it; export's is always a refit).
+TEST_OF_ATTR = "automl:test_scores_of"
 
 
 def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int = 5,
@@ -398,4 +400,5 @@ def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int 
     keep = {t.number for t in best[:max_trials]}
     stored = {k: v for k, v in stored.items() if k in keep}
     study.set_user_attr(TEST_ATTR, {str(k): v for k, v in stored.items()})
+    study.set_user_attr(TEST_OF_ATTR, "refit on train+valid" if getattr(data, "folds", None) else "trained on the train split")
     return stored

@@ -225,6 +225,9 @@ def test_predict_warns_with_counts_of_unseen_categories(tmp_path):
 def test_the_run_and_the_export_label_their_test_scores_apart(tmp_path):
     base_frame().to_csv(tmp_path / "d.csv", index=False)
     path = write_study(tmp_path, "d.csv")
+    doc = yaml.safe_load(path.read_text())
+    doc["data"]["cv"] = 0  # one validation split: the run's test score is of the model trained on the train split
+    path.write_text(yaml.safe_dump(doc))
     res = invoke("run", path, "--no-progress")
     test_line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("test:"))
     assert test_line.endswith("(this trial's model, trained on the train split)")
@@ -259,10 +262,25 @@ def test_trials_json_and_csv_keep_integers_and_leave_inactive_parameters_empty(t
     assert "NaN" not in res.output
 
     res = invoke("trials", path, "--format", "csv")
-    lines = res.output.splitlines()
-    header = lines[0].split(",")
-    for line, t in zip(lines[1:], study.trials, strict=True):
-        cells = dict(zip(header, line.split(","), strict=True))
+    import csv
+    import io
+
+    for cells, t in zip(csv.DictReader(io.StringIO(res.output)), study.trials, strict=True):
         assert cells["user_attrs_best_iteration"] == str(t.user_attrs["best_iteration"])
         assert cells["params_num_leaves"] == str(t.params["num_leaves"])
         assert cells["params_drop_rate"] == ("" if "drop_rate" not in t.params else repr(t.params["drop_rate"]))
+
+
+def test_a_cross_validated_run_labels_its_test_score_as_a_refit(tmp_path):
+    base_frame().to_csv(tmp_path / "d.csv", index=False)
+    path = write_study(tmp_path, "d.csv")
+    doc = yaml.safe_load(path.read_text())
+    doc["data"]["cv"] = 3
+    path.write_text(yaml.safe_dump(doc))
+    res = invoke("run", path, "--no-progress", "--export", tmp_path / "ex")
+    assert res.exit_code == 0, res.output
+    test_line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("test:"))
+    assert test_line.endswith("(this trial's model, refit on train+valid)")
+    assert "; model refit on train+valid)" in res.output.splitlines()[-1]
+    assert invoke("report", path, "-o", tmp_path / "r.html").exit_code == 0
+    assert "test split (model refit on train+valid)" in (tmp_path / "r.html").read_text()

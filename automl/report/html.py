@@ -166,6 +166,7 @@ def header_facts(study: optuna.Study, url: str | None = None) -> dict[str, Any]:
         "trials": len(trials),
         "best": best,
         "test_scores": test_scores,
+        "test_scores_of": ua.get("automl:test_scores_of") or "trained on the train split",
         "time": {
             "trial_seconds_total": sum(durations) if durations else None,
             "trial_seconds_mean": statistics.fmean(durations) if durations else None,
@@ -214,7 +215,7 @@ def _header_html(f: dict[str, Any]) -> str:
         rows.append(("best value", f"{kv(b['values'])} (trial {b['number']})"))
         rows.append(("best parameters", kv(b["params"])))
         ts = f["test_scores"].get(str(b["number"]))
-        rows.append(("test split (model trained on the train split)", kv(ts) if isinstance(ts, dict) else "not scored (no automl:test_scores for this trial)"))
+        rows.append((f"test split (model {f['test_scores_of']})", kv(ts) if isinstance(ts, dict) else "not scored (no automl:test_scores for this trial)"))
     else:
         shown = best[:10]
         rows.append(("Pareto front", f"{len(best)} trials" + (" (first 10 below)" if len(best) > 10 else "")))
