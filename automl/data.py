@@ -281,6 +281,12 @@ def prepare_features(X: pd.DataFrame, label: str, field: str = "data.path") -> t
     mapping = safe_names(list(X.columns))
     X.columns = [mapping[c] for c in X.columns]
     names = {new: old for old, new in mapping.items() if new != old}
+    infinite = {names.get(c, c): int(np.isinf(X[c].to_numpy(dtype=float, na_value=np.nan)).sum())
+                for c in X.columns if pd.api.types.is_float_dtype(X[c])}
+    infinite = {c: n for c, n in infinite.items() if n}
+    if infinite:
+        warnings.warn(DataWarning(f"{label}: {field}: infinite values are used as missing values: "
+                                  + ", ".join(f"{c!r} {n} row(s)" for c, n in infinite.items())), stacklevel=3)
     if dt_cols:
         warnings.warn(DataWarning(f"{label}: {field}: datetime column(s) {', '.join(map(repr, dt_cols))} are used as "
                                   "seconds since 1970-01-01 UTC"), stacklevel=3)
@@ -288,7 +294,11 @@ def prepare_features(X: pd.DataFrame, label: str, field: str = "data.path") -> t
 
 
 def encode_features(X: pd.DataFrame, categories: dict[str, list[Any]]) -> pd.DataFrame:
+    """Categories as the training split's; ±inf in numbers becomes missing (the MLP's scaler cannot take it)."""
     X = X.copy()
+    for col in X.columns:
+        if col not in categories and pd.api.types.is_float_dtype(X[col]):
+            X[col] = X[col].mask(np.isinf(X[col].to_numpy(dtype=float, na_value=np.nan)))
     for col, cats in categories.items():
         X[col] = pd.Categorical(X[col].astype("object").where(X[col].notna(), None), categories=cats)
     return X

@@ -284,3 +284,18 @@ def test_a_cross_validated_run_labels_its_test_score_as_a_refit(tmp_path):
     assert "; model refit on train+valid)" in res.output.splitlines()[-1]
     assert invoke("report", path, "-o", tmp_path / "r.html").exit_code == 0
     assert "test split (model refit on train+valid)" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "mlp"])
+def test_infinite_feature_values_are_missing_values_for_every_trainer(tmp_path, model):
+    df = base_frame()
+    df["s1"] = df["s1"].astype(float)
+    df.loc[[3, 9], "s1"] = [np.inf, -np.inf]
+    df.to_csv(tmp_path / "d.csv", index=False)
+    extra = {"model": model, "fixed": {"epochs": 2}} if model == "mlp" else {}
+    path = write_study(tmp_path, "d.csv", **extra)
+    res = invoke("run", path, "--no-progress")
+    assert res.exit_code == 0, res.output
+    assert "warning: " + f"{path}: data.path: infinite values are used as missing values: 's1' 2 row(s)" in res.output
+    study = optuna.load_study(study_name="study", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
