@@ -381,22 +381,96 @@ def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+#: Bounds on a study file, so a hostile one cannot exhaust memory: its size in bytes, and the number of
+#: nodes once every alias is expanded (a "billion laughs" file is a few lines that expand to 10**9).
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 100_000
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _yaml_problems(root: Any, label: str) -> list[Problem]:
+    """Duplicate keys (naming both lines) and the alias-expanded size of a composed YAML document."""
+    import yaml
+
+    problems: list[Problem] = []
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def walk(node: Any, path: str) -> int:
+        if id(node) in active:
+            problems.append(Problem(label, path, "contains itself (a recursive alias); write the value out"))
+            return 1
+        if id(node) in sizes:  # an alias: counted again (that is what expanding costs), walked once
+            return sizes[id(node)]
+        active.add(id(node))
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+                    field = f"{path}.{key.value}" if path else str(key.value)
+                    line = key.start_mark.line + 1
+                    if (key.tag, key.value) in first:
+                        problems.append(Problem(label, field, f"duplicate key: set on line {first[key.tag, key.value]} "
+                                                              f"and again on line {line}; keep one of them"))
+                    else:
+                        first[key.tag, key.value] = line
+                else:
+                    field = path
+                total += walk(key, path) + walk(value, field)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                total += walk(item, f"{path}.{i}" if path else str(i))
+        total = min(total, MAX_NODES + 1)  # enough to know it is too big; keeps the numbers small
+        sizes[id(node)] = total
+        active.discard(id(node))
+        return total
+
+    if walk(root, "") > MAX_NODES:
+        problems.append(Problem(label, "", f"expands to more than {MAX_NODES:,} values once its aliases (*name) are "
+                                           "expanded; a study file needs far fewer: write the values out"))
+    return problems
+
+
 def read_yaml(path: Path, label: str) -> Any:
+    """Parse a study file with YAML's safe loader, bounded (size, alias expansion, nesting) and strict about
+    duplicate keys, which YAML would otherwise merge silently (the later one wins)."""
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise StudyFileError([Problem(label, "", "file not found; check the path")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise StudyFileError([Problem(label, "", f"cannot be read ({e.__class__.__name__}: {e})")]) from None
+    except OSError as e:
+        raise StudyFileError([Problem(label, "", f"cannot be read ({e.__class__.__name__}: {e.strerror or e}); "
+                                                 "check its permissions")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise StudyFileError([Problem(label, "", f"is larger than {MAX_FILE_BYTES:,} bytes; a study file is a few "
+                                                 "lines: check that this is the right file")])
     try:
-        return yaml.safe_load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise StudyFileError([Problem(label, "", f"cannot be read (not UTF-8 text: {e.reason} at byte {e.start}); "
+                                                 "save it as UTF-8")]) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        problems = _yaml_problems(root, label)
+        if problems:
+            raise StudyFileError(problems)
+        return loader.construct_document(root)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "yaml"
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise StudyFileError([Problem(label, where, f"invalid YAML: {problem}; fix the syntax there")]) from None
+    except RecursionError:
+        raise StudyFileError([Problem(label, "", "is nested too deeply to read; a study file needs a few levels")]) from None
+    finally:
+        loader.dispose()
 
 
 def parse(raw: Any, label: str) -> StudySpec:
