@@ -57,7 +57,7 @@ def _fmt_value(v: Any) -> str:
 @app.command()
 @handle_errors
 def run(
-    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    study_file: Path = typer.Argument(..., help="The study file (YAML).", readable=False),
     trials: Optional[int] = typer.Option(None, "--trials", min=1, help="New total of finished trials (default: the file's)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001, help="Seconds for this invocation."),
     storage: Optional[str] = StorageOpt,
@@ -118,7 +118,7 @@ def _print_best(study: Any, test_scores: dict[int, dict[str, float]] | None = No
 
 @app.command()
 @handle_errors
-def validate(study_file: Path = typer.Argument(..., help="The study file (YAML).")) -> None:
+def validate(study_file: Path = typer.Argument(..., help="The study file (YAML).", readable=False)) -> None:
     """Check a study file and its data without running anything."""
     from automl import api
 
@@ -134,7 +134,7 @@ def validate(study_file: Path = typer.Argument(..., help="The study file (YAML).
 @app.command()
 @handle_errors
 def best(
-    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    study_file: Path = typer.Argument(..., help="The study file (YAML).", readable=False),
     storage: Optional[str] = StorageOpt,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -152,7 +152,7 @@ def best(
 @app.command()
 @handle_errors
 def trials(
-    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    study_file: Path = typer.Argument(..., help="The study file (YAML).", readable=False),
     storage: Optional[str] = StorageOpt,
     fmt: str = typer.Option("table", "--format", help="table | csv | json"),
 ) -> None:
@@ -191,7 +191,7 @@ def list_(storage: Optional[str] = StorageOpt) -> None:
 @app.command()
 @handle_errors
 def report(
-    study_file: Optional[Path] = typer.Argument(None, help="The study file (YAML); or use --storage and --study."),
+    study_file: Optional[Path] = typer.Argument(None, help="The study file (YAML); or use --storage and --study.", readable=False),
     storage: Optional[str] = StorageOpt,
     study_name: Optional[str] = typer.Option(None, "--study", help="Study name (for any Optuna study in --storage)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default reports/<name>.html)."),
@@ -211,7 +211,7 @@ def report(
 @app.command()
 @handle_errors
 def export(
-    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    study_file: Path = typer.Argument(..., help="The study file (YAML).", readable=False),
     output: Path = typer.Option(..., "-o", "--output", help="The directory to write (created if needed)."),
     storage: Optional[str] = StorageOpt,
     trial: Optional[int] = typer.Option(None, "--trial", help="Export this trial number instead of the best."),
