@@ -165,7 +165,7 @@ def option_problems(kind: str, value: Any, table: Mapping[str, Any], default: st
     if not out:
         problem = _construction_problem(kind, cls, name, opts)
         if problem:  # name the option Optuna's message names, if it names one
-            named = [o for o in sorted(opts, key=len, reverse=True) if o in problem.split(": ", 1)[-1]]
+            named = [o for o in sorted(opts, key=len, reverse=True) if o.lower() in problem.split(": ", 1)[-1].lower()]
             out.append((f"{kind}.{named[0]}" if named and isinstance(value, dict) else kind, problem))
     return out
 

@@ -348,9 +348,10 @@ def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
                                 f"so at most {NAME_MAX_BYTES}: shorten it"))
     storage = raw.get("storage")
     if isinstance(storage, str):
-        for scheme in ("sqlite:///", "journal:///"):
-            if storage.strip().startswith(scheme) and not storage.strip()[len(scheme):].strip():
-                out.append(("storage", f"{storage!r} names no file; give one, e.g. {scheme}study.db, "
+        for scheme in ("sqlite", "journal"):  # sqlite://, sqlite:/// and :memory: keep nothing once the run ends
+            rest = storage.strip()[len(scheme) + 3:].strip("/ ") if storage.strip().startswith(scheme + "://") else None
+            if rest in ("", ":memory:"):
+                out.append(("storage", f"{storage!r} names no file; give one, e.g. {scheme}:///study.db, "
                                        "or omit storage for <name>.db beside the study file"))
     metric = raw.get("metric")
     if isinstance(metric, list):
