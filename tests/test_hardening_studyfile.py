@@ -52,6 +52,8 @@ CASES = [
     ("str-max-failures", {}, "max_failures: '-1'", "max_failures: must be a positive whole number (got '-1')"),
     ("str-valid-size", {"target: progression}": "target: progression, valid_size: '1.5'}"}, "",
      "data.valid_size: must be a fraction between 0 and 1 (got '1.5')"),
+    ("str-cv", {"target: progression}": "target: progression, cv: '1'}"}, "",
+     "data.cv: must be 0 (one validation split) or a number of folds >= 2 (got '1')"),
     # 2. values only Optuna or numpy rejected
     ("seed-negative", {}, "seed: -1", "seed: must be a whole number from 0 to 2**32 - 1 (got -1)"),
     ("seed-huge", {}, "seed: 1180591620717411303424", "seed: must be a whole number from 0 to 2**32 - 1"),
