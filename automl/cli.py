@@ -31,7 +31,7 @@ StorageOpt = typer.Option(
     "only the file's own storage: is relative to the study file.",
 )
 StudyOpt = typer.Option(None, "--study", help="Study name: read any study in --storage (or $AUTOML_STORAGE) without its study file.")
-StudyFileArg = typer.Argument(None, help="The study file (YAML); or --study NAME with --storage URL.")
+StudyFileArg = typer.Argument(None, help="The study file (YAML); or --study NAME with --storage URL.", readable=False)
 
 
 def _version(value: bool) -> None:
@@ -86,7 +86,7 @@ def _fmt_value(v: Any) -> str:
 @app.command()
 @handle_errors
 def run(
-    study_file: Path = typer.Argument(..., help="The study file (YAML)."),
+    study_file: Path = typer.Argument(..., help="The study file (YAML).", readable=False),
     trials: Optional[int] = typer.Option(None, "--trials", min=1, help="New total of finished trials (default: the file's)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001, help="Seconds for this invocation."),
     storage: Optional[str] = StorageOpt,
@@ -149,7 +149,7 @@ def _print_best(study: Any, test_scores: dict[int, dict[str, float]] | None = No
 
 @app.command()
 @handle_errors
-def validate(study_file: Path = typer.Argument(..., help="The study file (YAML).")) -> None:
+def validate(study_file: Path = typer.Argument(..., help="The study file (YAML).", readable=False)) -> None:
     """Check a study file and its data without running anything."""
     from automl import api
 

@@ -107,10 +107,10 @@ def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
     grid = None
     sampler_name = samplers.split_name(spec.sampler, samplers.DEFAULT_SAMPLER)[0] if spec.sampler else None
     if sampler_name == "grid":
-        try:
-            grid = space.grid(params)
-        except ValueError as e:
-            add(f"params.{e.args[0]}", "has no finite grid for sampler grid; give it a step (and no log) or make it categorical")
+        grid_problems = space.grid_problems(params)
+        for f, m in grid_problems:
+            add(f, m)
+        grid = None if grid_problems else space.grid(params)
     if sampler_name in ("cmaes", "gp", "qmc") and len(names) > 1:
         add("sampler", f"{sampler_name} optimizes one objective; use nsga2 (or tpe) with a list of metrics")
     if sampler_name in ("nsga2", "nsga3") and len(names) == 1:

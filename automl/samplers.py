@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -75,8 +76,70 @@ def accepted_options(cls: Callable[..., Any]) -> list[str]:
     return [n for n in inspect.signature(cls).parameters if n not in ("self", "args", "kwargs")]
 
 
+@functools.cache
+def _option_types(cls: Callable[..., Any]) -> dict[str, Any]:
+    """Option name -> pydantic TypeAdapter of its annotation, for the options whose annotation resolves
+    (Optuna writes them as strings; one naming a type only imported for type checking is left unchecked)."""
+    import collections.abc
+    import typing
+
+    from pydantic import TypeAdapter
+    from pydantic.errors import PydanticSchemaGenerationError
+
+    init = getattr(cls, "__init__", cls)
+    namespace = {**vars(collections.abc), **vars(typing), **getattr(init, "__globals__", {})}
+    out = {}
+    for name, p in inspect.signature(cls).parameters.items():
+        ann = p.annotation
+        if ann is inspect.Parameter.empty:
+            continue
+        try:
+            tp = eval(ann, namespace) if isinstance(ann, str) else ann  # noqa: S307 - Optuna's own annotation text
+            out[name] = TypeAdapter(tp, config={"arbitrary_types_allowed": True})
+        except (NameError, AttributeError, TypeError, SyntaxError, PydanticSchemaGenerationError):
+            continue
+    return out
+
+
+def convert_options(cls: Callable[..., Any], opts: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The options converted to the types the constructor's signature declares ('5' -> 5), and
+    (option, message) for each that does not convert ('abc' for an int)."""
+    from pydantic import ValidationError
+
+    types = _option_types(cls)
+    out, problems = {}, []
+    for name, value in opts.items():
+        if name not in types:
+            out[name] = value
+            continue
+        try:
+            out[name] = types[name].validate_python(value)
+        except ValidationError as e:
+            wanted = str(inspect.signature(cls).parameters[name].annotation)
+            problems.append((name, f"must be {wanted} for {cls.__name__} (got {value!r}: {e.errors()[0]['msg'].lower()})"))
+    return out, problems
+
+
+def _construction_problem(kind: str, cls: Callable[..., Any], name: str, opts: dict[str, Any]) -> str | None:
+    """What the constructor itself rejects (Optuna's own range checks: percentile 0..100, n_startup_trials >= 0,
+    a bound for threshold, ...): built once here, before anything is written, and thrown away."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cls({}, **opts) if name == "grid" else cls(**opts)
+    except (ValueError, TypeError, OverflowError) as e:
+        fix = "change that value" if opts else f"give it options, e.g. {{name: {name}, <option>: <value>}}"
+        return f"Optuna's {cls.__name__} refuses it: {str(e).rstrip('.')}; {fix}"
+    except ImportError as e:
+        return f"{cls.__name__} needs a package that is not installed ({e}); pip install it or pick another {kind}"
+    return None
+
+
 def option_problems(kind: str, value: Any, table: Mapping[str, Any], default: str) -> list[tuple[str, str]]:
-    """Unknown names or options, as (field, message) pairs for the study-file error."""
+    """Unknown names or options, options of the wrong type, and values the constructor rejects, as (field,
+    message) pairs for the study-file error."""
     if value is None:
         return []
     if not isinstance(value, (str, dict)):
@@ -87,11 +150,23 @@ def option_problems(kind: str, value: Any, table: Mapping[str, Any], default: st
     if name not in table:
         field = kind if isinstance(value, str) else f"{kind}.name"
         return [(field, f"unknown {kind} {name!r}" + suggest(name, list(table)))]
-    valid = accepted_options(table[name][0])
+    cls = table[name][0]
+    valid = accepted_options(cls)
     out = []
     for opt in opts:
         if opt not in valid or opt in ("search_space",):
-            out.append((f"{kind}.{opt}", f"is not an option of {table[name][0].__name__}" + suggest(opt, valid)))
+            out.append((f"{kind}.{opt}", f"is not an option of {cls.__name__}" + suggest(opt, valid)))
+    if out:
+        return out
+    if kind == "pruner" and name == "percentile":
+        opts.setdefault("percentile", 25.0)  # as make_pruner does
+    opts, wrong = convert_options(cls, opts)
+    out += [(f"{kind}.{opt}", m) for opt, m in wrong]
+    if not out:
+        problem = _construction_problem(kind, cls, name, opts)
+        if problem:  # name the option Optuna's message names, if it names one
+            named = [o for o in sorted(opts, key=len, reverse=True) if o.lower() in problem.split(": ", 1)[-1].lower()]
+            out.append((f"{kind}.{named[0]}" if named and isinstance(value, dict) else kind, problem))
     return out
 
 
@@ -104,6 +179,7 @@ def make_sampler(
 ) -> optuna.samplers.BaseSampler:
     name, opts = split_name(value, DEFAULT_MULTI_SAMPLER if n_objectives > 1 else DEFAULT_SAMPLER)
     cls = SAMPLERS[name][0]
+    opts = convert_options(cls, opts)[0]
     if seed is not None and "seed" in accepted_options(cls):
         opts.setdefault("seed", seed)
     if name == "grid":
@@ -126,5 +202,4 @@ def make_pruner(
         opts = dict((defaults or {}).get(name) or PRUNER_DEFAULTS.get(name, {}))
     elif name == "percentile":
         opts.setdefault("percentile", 25.0)
-    return PRUNERS[name][0](**opts)
-
+    return PRUNERS[name][0](**convert_options(PRUNERS[name][0], opts)[0])

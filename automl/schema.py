@@ -36,12 +36,20 @@ def study_schema() -> dict[str, Any]:
     if "source" in s.get("required", []):
         s["required"].remove("source")
 
-    _branch(props["trials"], "integer")["exclusiveMinimum"] = 0
     s["anyOf"] = [{"required": ["trials"]}, {"required": ["timeout"]}]  # a timeout alone runs until time is up
     cv = defs["DataSpec"]["properties"]["cv"]
     cv["anyOf"] = [{"const": 0}, {"type": "integer", "minimum": 2}, {"type": "null"}]
-    props["max_failures"]["exclusiveMinimum"] = 0
-    _branch(props["timeout"], "number")["exclusiveMinimum"] = 0
+
+    from automl.studyfile import RANGES
+
+    for path, rule in RANGES.items():  # numeric bounds: the same table validation reads
+        *parent, key = path.split(".")
+        prop = (defs["DataSpec"]["properties"] if parent == ["data"] else props)[key]
+        target = next((b for b in prop.get("anyOf", [prop]) if b.get("type") in ("integer", "number")), prop)
+        if rule.low is not None:
+            target["exclusiveMinimum" if rule.low_open else "minimum"] = rule.low
+        if rule.high is not None:
+            target["exclusiveMaximum" if rule.high_open else "maximum"] = rule.high
     props["model"]["examples"] = list(trainers.BUILTIN)
     _branch(props["metric"], "string")["examples"] = list(METRICS)
     metric_list = _branch(props["metric"], "array")
@@ -54,10 +62,6 @@ def study_schema() -> dict[str, Any]:
         obj["required"] = ["name"]
         obj["properties"] = {"name": {"enum": names, "description": f"the {key}; other keys are its options"}}
     _branch(props["params"], "object")["minProperties"] = 1
-
-    data = defs["DataSpec"]["properties"]
-    data["valid_size"].update(exclusiveMinimum=0, exclusiveMaximum=1)
-    data["test_size"].update(minimum=0, exclusiveMaximum=1)
 
     param = defs["ParamSpec"]
     pp = param["properties"]

@@ -76,6 +76,35 @@ def suggest(trial: Any, params: Mapping[str, ParamSpec]) -> dict[str, Any]:
     return values
 
 
+#: The most points ``sampler: grid`` walks; GridSampler lists every combination up front, so a grid of
+#: 10**12 points is a MemoryError rather than a long study.
+MAX_GRID = 100_000
+
+
+def grid_problems(params: Mapping[str, ParamSpec]) -> list[tuple[str, str]]:
+    """(field, message) for a space GridSampler cannot walk: a parameter with no finite grid, or more than
+    MAX_GRID points in all. Counted, not listed, so a huge range costs nothing."""
+    sizes: dict[str, int] = {}
+    out = []
+    for name, p in params.items():
+        if p.type == "categorical":
+            sizes[name] = len(p.choices or [])
+        elif p.type == "int" and not p.log:
+            sizes[name] = (int(p.high) - int(p.low)) // int(p.step or 1) + 1
+        elif p.type == "float" and p.step:
+            sizes[name] = int(round((p.high - p.low) / p.step)) + 1
+        else:
+            out.append((f"params.{name}", "has no finite grid for sampler grid; give it a step (and no log) or make it categorical"))
+    total = 1
+    for n in sizes.values():
+        total *= n
+    if not out and total > MAX_GRID:
+        big = max(sizes, key=sizes.get)
+        out.append(("sampler", f"grid has {total:,} points, more than the {MAX_GRID:,} automl walks; give params.{big} "
+                               f"({sizes[big]:,} values) a larger step or fewer choices, or use another sampler"))
+    return out
+
+
 def grid(params: Mapping[str, ParamSpec]) -> dict[str, list[Any]]:
     """The grid GridSampler walks, derived from the file: choices, or low..high by step.
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import difflib
 import math
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from automl.errors import Problem, StudyFileError
 
@@ -105,6 +107,72 @@ TOP_FIELDS = [n for n in StudySpec.model_fields if n != "source"]
 FIELDS_AT = {"": TOP_FIELDS, "data": list(DataSpec.model_fields), "params.*": list(ParamSpec.model_fields)}
 
 
+@cache
+def _adapter(model: type[BaseModel], field: str) -> TypeAdapter:
+    return TypeAdapter(model.model_fields[field].annotation)
+
+
+def converted(model: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw``'s fields as pydantic converts them ('0.5' -> 0.5, 'yes' -> True, a set -> a list), so the
+    cross-field rules check what Optuna will get. Unknown fields and values pydantic rejects are left out
+    (pydantic reports those)."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in model.model_fields:
+            try:
+                out[key] = _adapter(model, key).validate_python(value)
+            except ValidationError:
+                continue
+    return out
+
+
+@dataclass(frozen=True)
+class Range:
+    """The numbers a field accepts. One row of :data:`RANGES`, checked after pydantic's conversion."""
+
+    what: str  # the message, e.g. "must be > 0 seconds"
+    fix: str = ""  # said after the value, e.g. "omit it for no timeout"
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def problem(self, given: Any, value: Any) -> str | None:
+        """Why ``value`` (``given`` once converted; None if it did not convert) is out of range, or None."""
+        if value is None:
+            return None
+        ok = (not isinstance(given, bool) and math.isfinite(value)
+              and (self.low is None or value > self.low or (value == self.low and not self.low_open))
+              and (self.high is None or value < self.high or (value == self.high and not self.high_open)))
+        return None if ok else f"{self.what} (got {_fmt(given)})" + (f"; {self.fix}" if self.fix else "")
+
+
+SEED_RANGE = Range("must be a whole number from 0 to 2**32 - 1", "numpy's seed range", low=0, high=2**32 - 1)
+
+#: Numeric fields and the values they accept: one row per field (JSON Schema bounds come from here too).
+RANGES: dict[str, Range] = {
+    "trials": Range("must be a positive whole number", low=0, low_open=True),
+    "timeout": Range("must be > 0 seconds", "a finite number; omit timeout for none", low=0, low_open=True),
+    "max_failures": Range("must be a positive whole number", low=0, low_open=True),
+    "seed": SEED_RANGE,
+    "data.seed": SEED_RANGE,
+    "data.valid_size": Range("must be a fraction between 0 and 1", low=0, high=1, low_open=True, high_open=True),
+    "data.test_size": Range("must be a fraction in [0, 1)", low=0, high=1, high_open=True),
+}
+
+#: Longest ``name`` (UTF-8 bytes): it names <name>.db and reports/<name>.html, and file names stop at 255.
+NAME_MAX_BYTES = 200
+
+
+def _equal_pair(values: list[Any]) -> tuple[Any, Any] | None:
+    """Two values of a list that compare equal (1, 1.0 and true do), or None."""
+    for i, a in enumerate(values):
+        for b in values[:i]:
+            if a == b:
+                return b, a
+    return None
+
+
 def suggest(name: str, options: list[str] | tuple[str, ...]) -> str:
     """' (did you mean 'x'?)' for a close match, else a list of the valid options."""
     close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.6)
@@ -123,8 +191,13 @@ def param_problems(name: str, raw: Any, all_params: dict[str, Any]) -> list[tupl
     out: list[tuple[str, str]] = []
     if not isinstance(raw, dict):
         return out
+    given = raw
+    raw = converted(ParamSpec, raw)  # '0.5' -> 0.5, 'yes' -> True: the rules see what Optuna will get
     t = raw.get("type")
     low, high, step, log = raw.get("low"), raw.get("high"), raw.get("step"), raw.get("log", False)
+
+    def shown(f: str) -> str:
+        return _fmt(given.get(f))
 
     def num(v):
         return isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -136,30 +209,34 @@ def param_problems(name: str, raw: Any, all_params: dict[str, Any]) -> list[tupl
         if raw.get("choices") is not None:
             out.append(("choices", f"only for type categorical (this parameter is {t}); remove it"))
         if num(low) and num(high) and low > high:
-            out.append(("low", f"must be <= high (got low {_fmt(low)} > high {_fmt(high)})"))
+            out.append(("low", f"must be <= high (got low {shown('low')} > high {shown('high')})"))
         if log is True and num(low) and low <= 0:
-            out.append(("low", f"must be > 0 when log is true (got {_fmt(low)})"))
+            out.append(("low", f"must be > 0 when log is true (got {shown('low')})"))
         if num(step) and step <= 0:
-            out.append(("step", f"must be > 0 (got {_fmt(step)})"))
+            out.append(("step", f"must be > 0 (got {shown('step')})"))
         if log is True and step is not None:
             out.append(("step", "cannot be combined with log: true; drop one of them"))
         if t == "int":
             for f in ("low", "high", "step"):
                 v = raw.get(f)
                 if num(v) and not float(v).is_integer():
-                    out.append((f, f"must be a whole number for type int (got {_fmt(v)})"))
+                    out.append((f, f"must be a whole number for type int (got {shown(f)})"))
         for f in ("low", "high", "step"):
             v = raw.get(f)
             if num(v) and not math.isfinite(v):
-                out.append((f, f"must be finite (got {_fmt(v)})"))
+                out.append((f, f"must be finite (got {shown(f)})"))
     elif t == "categorical":
         ch = raw.get("choices")
         if ch is None:
             out.append(("choices", "required for type categorical: a non-empty list of values"))
+        elif given.get("choices") is not None and not isinstance(given.get("choices"), list):
+            out.append(("choices", f"must be a YAML list, e.g. [a, b] (got a {type(given['choices']).__name__})"))
         elif isinstance(ch, list) and len(ch) == 0:
             out.append(("choices", "must not be empty; list at least one value"))
-        elif isinstance(ch, list) and len(set(map(repr, ch))) != len(ch):
-            out.append(("choices", f"must not repeat a value (got {ch})"))
+        elif isinstance(ch, list) and _equal_pair(ch):
+            a, b = _equal_pair(ch)
+            out.append(("choices", f"must not repeat a value: {_fmt(a)} and {_fmt(b)} are equal in Python and "
+                                   f"Optuna stores both as {_fmt(a)}; keep one (got {ch})"))
         for f in ("low", "high", "step"):
             if raw.get(f) is not None:
                 out.append((f, "only for types float and int (this parameter is categorical); remove it"))
@@ -175,7 +252,10 @@ def param_problems(name: str, raw: Any, all_params: dict[str, Any]) -> list[tupl
             elif other not in all_params:
                 out.append((f"when.{other}", "names an unknown parameter" + suggest(other, list(all_params))))
             else:
-                o = all_params[other]
+                o = converted(ParamSpec, all_params[other]) if isinstance(all_params[other], dict) else None
+                if isinstance(o, dict) and o.get("type") in ("float", "int"):
+                    out.append((f"when.{other}", f"{other} is type {o['type']}; when can only name a categorical "
+                                                 f"parameter (make {other} categorical, or drop the condition)"))
                 if isinstance(o, dict) and o.get("type") == "categorical" and isinstance(o.get("choices"), list):
                     wanted = value if isinstance(value, list) else [value]
                     for w in wanted:
@@ -238,31 +318,41 @@ def _pydantic_problems(err: ValidationError) -> list[tuple[str, str]]:
 
 def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    trials = raw.get("trials")
-    if trials is None and raw.get("timeout") is None:
+    if raw.get("trials") is None and raw.get("timeout") is None:
         out.append(("trials", "required unless timeout is given: a number of trials, a timeout in seconds, or both"))
-    if isinstance(trials, bool) or (trials is not None and not isinstance(trials, int)):
-        out.append(("trials", f"must be a positive whole number (got {_fmt(trials)})"))
-    elif isinstance(trials, int) and trials <= 0:
-        out.append(("trials", f"must be a positive whole number (got {trials})"))
-    timeout = raw.get("timeout")
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout <= 0:
-        out.append(("timeout", f"must be > 0 seconds (got {timeout})"))
-    mf = raw.get("max_failures")
-    if isinstance(mf, int) and not isinstance(mf, bool) and mf <= 0:
-        out.append(("max_failures", f"must be a positive whole number (got {mf})"))
-    data = raw.get("data")
-    if isinstance(data, dict):
-        vs, ts = data.get("valid_size", 0.2), data.get("test_size", 0.2)
-        if isinstance(vs, (int, float)) and not 0 < vs < 1:
-            out.append(("data.valid_size", f"must be a fraction between 0 and 1 (got {vs})"))
-        if isinstance(ts, (int, float)) and not 0 <= ts < 1:
-            out.append(("data.test_size", f"must be a fraction in [0, 1) (got {ts})"))
-        cv = data.get("cv")
-        if isinstance(cv, int) and not isinstance(cv, bool) and (cv == 1 or cv < 0):
-            out.append(("data.cv", f"must be 0 (one validation split) or a number of folds >= 2 (got {cv})"))
-        if isinstance(vs, (int, float)) and isinstance(ts, (int, float)) and 0 < vs < 1 and 0 <= ts < 1 and vs + ts >= 1:
-            out.append(("data.valid_size", f"valid_size + test_size must be < 1 to leave training rows (got {vs} + {ts})"))
+    for path, rule in RANGES.items():
+        model, section, key = (DataSpec, raw.get("data"), path[5:]) if path.startswith("data.") else (StudySpec, raw, path)
+        if not isinstance(section, dict) or section.get(key) is None:
+            continue
+        value = converted(model, {key: section[key]}).get(key)
+        problem = rule.problem(section[key], value)
+        if problem:
+            out.append((path, problem))
+    data = converted(DataSpec, raw["data"]) if isinstance(raw.get("data"), dict) else {}
+    cv = data.get("cv")
+    if isinstance(cv, int) and not isinstance(raw["data"].get("cv"), bool) and (cv == 1 or cv < 0):
+        out.append(("data.cv", f"must be 0 (one validation split) or a number of folds >= 2 (got {_fmt(raw['data']['cv'])})"))
+    vs, ts = data.get("valid_size", 0.2), data.get("test_size", 0.2)
+    if all(isinstance(v, float) and not RANGES[f"data.{k}"].problem(v, v) for k, v in (("valid_size", vs), ("test_size", ts))) \
+            and vs + ts >= 1:
+        out.append(("data.valid_size", f"valid_size + test_size must be < 1 to leave training rows (got {vs} + {ts})"))
+    name = raw.get("name")
+    if isinstance(name, str):
+        if not name.strip():
+            out.append(("name", "must not be empty; omit it to use the file's stem"))
+        elif "/" in name or "\0" in name:
+            out.append(("name", f"must not contain '/' or NUL: it names files (<name>.db, reports/<name>.html); "
+                                f"use - or _ instead (got {_fmt(name)})"))
+        elif len(name.encode("utf-8")) > NAME_MAX_BYTES:
+            out.append(("name", f"is {len(name.encode('utf-8'))} bytes; it names files (<name>.db, reports/<name>.html), "
+                                f"so at most {NAME_MAX_BYTES}: shorten it"))
+    storage = raw.get("storage")
+    if isinstance(storage, str):
+        for scheme in ("sqlite", "journal"):  # sqlite://, sqlite:/// and :memory: keep nothing once the run ends
+            rest = storage.strip()[len(scheme) + 3:].strip("/ ") if storage.strip().startswith(scheme + "://") else None
+            if rest in ("", ":memory:"):
+                out.append(("storage", f"{storage!r} names no file; give one, e.g. {scheme}:///study.db, "
+                                       "or omit storage for <name>.db beside the study file"))
     metric = raw.get("metric")
     if isinstance(metric, list):
         if not metric:
@@ -292,22 +382,96 @@ def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+#: Bounds on a study file, so a hostile one cannot exhaust memory: its size in bytes, and the number of
+#: nodes once every alias is expanded (a "billion laughs" file is a few lines that expand to 10**9).
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 100_000
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _yaml_problems(root: Any, label: str) -> list[Problem]:
+    """Duplicate keys (naming both lines) and the alias-expanded size of a composed YAML document."""
+    import yaml
+
+    problems: list[Problem] = []
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def walk(node: Any, path: str) -> int:
+        if id(node) in active:
+            problems.append(Problem(label, path, "contains itself (a recursive alias); write the value out"))
+            return 1
+        if id(node) in sizes:  # an alias: counted again (that is what expanding costs), walked once
+            return sizes[id(node)]
+        active.add(id(node))
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+                    field = f"{path}.{key.value}" if path else str(key.value)
+                    line = key.start_mark.line + 1
+                    if (key.tag, key.value) in first:
+                        problems.append(Problem(label, field, f"duplicate key: set on line {first[key.tag, key.value]} "
+                                                              f"and again on line {line}; keep one of them"))
+                    else:
+                        first[key.tag, key.value] = line
+                else:
+                    field = path
+                total += walk(key, path) + walk(value, field)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                total += walk(item, f"{path}.{i}" if path else str(i))
+        total = min(total, MAX_NODES + 1)  # enough to know it is too big; keeps the numbers small
+        sizes[id(node)] = total
+        active.discard(id(node))
+        return total
+
+    if walk(root, "") > MAX_NODES:
+        problems.append(Problem(label, "", f"expands to more than {MAX_NODES:,} values once its aliases (*name) are "
+                                           "expanded; a study file needs far fewer: write the values out"))
+    return problems
+
+
 def read_yaml(path: Path, label: str) -> Any:
+    """Parse a study file with YAML's safe loader, bounded (size, alias expansion, nesting) and strict about
+    duplicate keys, which YAML would otherwise merge silently (the later one wins)."""
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise StudyFileError([Problem(label, "", "file not found; check the path")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise StudyFileError([Problem(label, "", f"cannot be read ({e.__class__.__name__}: {e})")]) from None
+    except OSError as e:
+        raise StudyFileError([Problem(label, "", f"cannot be read ({e.__class__.__name__}: {e.strerror or e}); "
+                                                 "check its permissions")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise StudyFileError([Problem(label, "", f"is larger than {MAX_FILE_BYTES:,} bytes; a study file is a few "
+                                                 "lines: check that this is the right file")])
     try:
-        return yaml.safe_load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise StudyFileError([Problem(label, "", f"cannot be read (not UTF-8 text: {e.reason} at byte {e.start}); "
+                                                 "save it as UTF-8")]) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        problems = _yaml_problems(root, label)
+        if problems:
+            raise StudyFileError(problems)
+        return loader.construct_document(root)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "yaml"
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise StudyFileError([Problem(label, where, f"invalid YAML: {problem}; fix the syntax there")]) from None
+    except RecursionError:
+        raise StudyFileError([Problem(label, "", "is nested too deeply to read; a study file needs a few levels")]) from None
+    finally:
+        loader.dispose()
 
 
 def parse(raw: Any, label: str) -> StudySpec:
@@ -325,7 +489,7 @@ def parse(raw: Any, label: str) -> StudySpec:
     except ValidationError as err:
         problems.extend(_pydantic_problems(err))
     for p in _top_problems(raw):
-        if p not in problems and not any(q[0] == p[0] for q in problems if p[0] == "trials"):
+        if p not in problems:
             problems.append(p)
     if problems or spec is None:
         raise StudyFileError([Problem(label, f, m) for f, m in problems])

@@ -80,7 +80,8 @@ VALID = [
     with_(metric=["rmse", "mae"], sampler={"name": "nsga2", "population_size": 10}, pruner="none"),
     with_(params__learning_rate={"type": "categorical", "choices": [0.1, 0.2]}, timeout=60, seed=3),
     with_(params__num_leaves={"type": "int", "low": 1, "high": 9, "step": 2}, data__test_size=0, fixed={"num_boost_round": 10}),
-    with_(params__drop_rate={"type": "float", "low": 0.1, "high": 0.5, "when": {"learning_rate": [0.1, 0.2]}}),
+    with_(params__learning_rate={"type": "categorical", "choices": [0.1, 0.2]},
+          params__drop_rate={"type": "float", "low": 0.1, "high": 0.5, "when": {"learning_rate": [0.1, 0.2]}}),
     with_(params=...),
     with_(trials=..., timeout=30, data__cv=5),  # a timeout alone; 5-fold cross-validation
     with_(data__cv=0),

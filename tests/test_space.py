@@ -20,7 +20,7 @@ GOOD = [
     ({"type": "int", "low": 5, "high": 100, "step": 5}, IntDistribution(5, 100, step=5)),
     ({"type": "int", "low": 3, "high": 3}, IntDistribution(3, 3)),
     ({"type": "categorical", "choices": ["gbdt", "dart"]}, CategoricalDistribution(["gbdt", "dart"])),
-    ({"type": "categorical", "choices": [1, 2.5, True, None]}, CategoricalDistribution([1, 2.5, True, None])),
+    ({"type": "categorical", "choices": [1, 2.5, False, None]}, CategoricalDistribution([1, 2.5, False, None])),
 ]
 
 

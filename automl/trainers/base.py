@@ -7,11 +7,79 @@ after each round/epoch; the objective (``automl.objective``) turns that into ``t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from automl.metrics import DEFAULT_METRIC, METRICS, Metric
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One hyperparameter of the trainer: its default and the values it accepts (one table, one place)."""
+
+    default: Any
+    kind: str  # "float" | "int" | "choice"
+    low: float | None = None  # inclusive
+    high: float | None = None  # exclusive
+    choices: tuple[Any, ...] = ()
+    low_open: bool = False  # low itself is not allowed
+
+    def value_problem(self, v: Any) -> str | None:
+        """Why ``v`` is not a valid value, or None."""
+        if v is None and self.default is None:
+            return None  # None is the default, and means "automl decides"
+        if self.kind == "choice":
+            return None if any(v == c and type(v) is type(c) for c in self.choices) else (
+                f"must be one of {', '.join(map(_show, self.choices))} (got {_show(v)})")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return f"must be a {'whole ' if self.kind == 'int' else ''}number (got {_show(v)})"
+        if self.kind == "int" and not float(v).is_integer():
+            return f"must be a whole number (got {_show(v)})"
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            return f"must be {'>' if self.low_open else '>='} {_show(self.low)} (got {_show(v)})"
+        if self.high is not None and v >= self.high:
+            return f"must be < {_show(self.high)} (got {_show(v)})"
+        return None
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    return repr(v) if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _spec_problem(knob: Knob, p: Any) -> str | None:
+    """Problems of a searched parameter (a ParamSpec) against the knob's accepted values."""
+    if p.type == "categorical":
+        for c in p.choices or []:
+            problem = knob.value_problem(c)
+            if problem and knob.kind == "choice":
+                return f"choices must be among {', '.join(map(_show, knob.choices))} (got {_show(c)})"
+            if problem:
+                return f"every choice {problem}"
+        return None
+    if knob.kind == "choice":
+        return f"must be type categorical with choices from {', '.join(map(_show, knob.choices))} (got type {p.type})"
+    if knob.kind == "int" and p.type != "int":
+        return f"must be type int (got type {p.type})"
+    for bound in (p.low, p.high):
+        if bound is not None and knob.value_problem(bound):
+            return f"every value in the range {knob.value_problem(bound)}"
+    return None
+
+
+def knob_problems(knobs: Mapping[str, Knob], items: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(name, message) for each value (a fixed value, or a searched ParamSpec) that its knob cannot take."""
+    out = []
+    for n, v in items.items():
+        if n in knobs and v is not None:
+            problem = _spec_problem(knobs[n], v) if hasattr(v, "type") and hasattr(v, "choices") \
+                else knobs[n].value_problem(v)
+            if problem:
+                out.append((n, problem))
+    return out
 
 Report = Callable[..., None]
 

@@ -4,21 +4,23 @@ early_stopping_rounds and report_every. Reports the validation metric to the pru
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from automl.metrics import BINARY, MULTICLASS, Metric
-from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
+from automl.trainers.base import FitContext, FitResult, Knob, Report, TabularTrainer, knob_problems
 
-#: Our own keys, consumed here and not passed to LightGBM.
-EXTRA = {
-    "num_boost_round": 1000,
-    "early_stopping_rounds": 50,
-    "report_every": None,  # None: about 100 reports per fit at most, see _report_every
+#: Our own keys, consumed here and not passed to LightGBM, with the values each accepts (checked before a study
+#: is written; LightGBM's own parameters are LightGBM's to check).
+EXTRA_KNOBS = {
+    "num_boost_round": Knob(1000, "int", low=1),
+    "early_stopping_rounds": Knob(50, "int", low=0),  # 0 = no early stopping
+    "report_every": Knob(None, "int", low=1),  # None: about 100 reports per fit at most, see _report_every
 }
+EXTRA = {n: k.default for n, k in EXTRA_KNOBS.items()}
 
 #: LightGBM's defaults in the default space's names (lambda 0 as the log range's floor, 1e-8).
 LIGHTGBM_DEFAULTS = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 1.0,
@@ -122,11 +124,12 @@ class LightGBMTrainer(TabularTrainer):
         from automl.studyfile import suggest
 
         known = known_params() | set(EXTRA)
-        return [
+        unknown = [
             (n, "is not a LightGBM parameter or alias" + suggest(n, sorted(known)))
             for n in names
             if n not in known
         ]
+        return unknown + (knob_problems(EXTRA_KNOBS, names) if isinstance(names, Mapping) else [])
 
     def lgb_params(self, params: dict[str, Any], data: Any, ctx: FitContext) -> dict[str, Any]:
         p = {k: v for k, v in params.items() if k not in EXTRA}

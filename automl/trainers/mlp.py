@@ -12,7 +12,6 @@ import json
 import math
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,38 +19,11 @@ import numpy as np
 
 from automl.errors import TrialFailed
 from automl.metrics import BINARY, MULTICLASS, REGRESSION
-from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
+from automl.trainers.base import FitContext, FitResult, Knob, Report, TabularTrainer, _show, _spec_problem  # noqa: F401
 
 ACTIVATIONS = ("relu", "gelu", "silu", "tanh")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "onecycle")
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One hyperparameter of the trainer: its default and the values it accepts (one table, one place)."""
-
-    default: Any
-    kind: str  # "float" | "int" | "choice"
-    low: float | None = None  # inclusive
-    high: float | None = None  # exclusive
-    choices: tuple[Any, ...] = ()
-    low_open: bool = False  # low itself is not allowed
-
-    def value_problem(self, v: Any) -> str | None:
-        """Why ``v`` is not a valid value, or None."""
-        if self.kind == "choice":
-            return None if any(v == c and type(v) is type(c) for c in self.choices) else (
-                f"must be one of {', '.join(map(_show, self.choices))} (got {_show(v)})")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            return f"must be a {'whole ' if self.kind == 'int' else ''}number (got {_show(v)})"
-        if self.kind == "int" and not float(v).is_integer():
-            return f"must be a whole number (got {_show(v)})"
-        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
-            return f"must be {'>' if self.low_open else '>='} {_show(self.low)} (got {_show(v)})"
-        if self.high is not None and v >= self.high:
-            return f"must be < {_show(self.high)} (got {_show(v)})"
-        return None
 
 
 KNOBS: dict[str, Knob] = {
@@ -69,32 +41,6 @@ KNOBS: dict[str, Knob] = {
     "lr_schedule": Knob("constant", "choice", choices=SCHEDULES),
     "batch_norm": Knob(False, "choice", choices=(False, True)),
 }
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, bool):
-        return str(v).lower()
-    return repr(v) if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def _spec_problem(knob: Knob, p: Any) -> str | None:
-    """Problems of a searched parameter (a ParamSpec) against the knob's accepted values."""
-    if p.type == "categorical":
-        for c in p.choices or []:
-            problem = knob.value_problem(c)
-            if problem and knob.kind == "choice":
-                return f"choices must be among {', '.join(map(_show, knob.choices))} (got {_show(c)})"
-            if problem:
-                return f"every choice {problem}"
-        return None
-    if knob.kind == "choice":
-        return f"must be type categorical with choices from {', '.join(map(_show, knob.choices))} (got type {p.type})"
-    if knob.kind == "int" and p.type != "int":
-        return f"must be type int (got type {p.type})"
-    for bound in (p.low, p.high):
-        if bound is not None and knob.value_problem(bound):
-            return f"every value in the range {knob.value_problem(bound)}"
-    return None
 
 
 def resolve(params: Mapping[str, Any]) -> dict[str, Any]:
