@@ -80,3 +80,7 @@ class OutputError(AutomlError):
 
 class DataWarning(AutomlWarning):
     """The data was used, but differently from how it reads (datetimes as numbers, unseen categories)."""
+
+
+class PortfolioError(AutomlError):
+    """A warm-start portfolio file that is malformed, mined on reserved data, or outside the trainer's space."""
