@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from benchmarks.portfolio.tasks import RESERVED_PACKAGES, SUITE_NAMES, TASKS
 from benchmarks.suite.tasks import TASKS as SUITE
 
 REPO = Path(__file__).resolve().parents[1]
+FILE = REPO / "automl" / "trainers" / "lightgbm_portfolio.json"
 
 
 def _suite_rows() -> set[int]:
@@ -54,10 +56,38 @@ def test_no_mining_task_is_a_reserved_package_or_a_copy_of_one():
     assert {t.task for t in TASKS} == {"regression", "binary", "multiclass"}
 
 
+def test_committed_portfolio_names_exactly_the_mining_tasks():
+    meta = json.loads(FILE.read_text())["metadata"]
+    assert meta["tasks"] == [t.name for t in TASKS]
+    assert meta["task_list"] == "benchmarks/portfolio/tasks.py"
+    assert not {t.split("/")[1].lower() for t in meta["tasks"]} & {n.lower() for n in SUITE}
+    assert not set(meta["packages"]) & set(RESERVED_PACKAGES)
 
 
+def test_load_round_trips_the_committed_file_and_every_config_is_in_the_default_space():
+    configs = portfolio.load(kind="lightgbm")
+    raw = json.loads(FILE.read_text())
+    assert configs == [c["params"] for c in raw["configs"]]
+    assert 8 <= len(configs) <= 10
+    space = LightGBMTrainer().default_space("regression")
+    defaults = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 1.0,
+                "bagging_fraction": 1.0, "lambda_l1": 0.0, "lambda_l2": 0.0}
+    for c in configs:
+        assert set(c) == set(space)
+        assert c != {k: defaults[k] for k in c}  # LightGBM's defaults are enqueued separately, not listed
+        for name, v in c.items():
+            spec = space[name]
+            assert spec["low"] <= v <= spec["high"], (name, v)
+            if spec["type"] == "int":
+                assert isinstance(v, int)
+            assert float(f"{v:.4g}") == v  # rounded to 4 significant digits
 
 
+def test_portfolio_file_ships_as_package_data():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    cfg = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert any(fnmatch(FILE.name, pat) for pat in cfg["automl.trainers"])
+    assert portfolio.path("lightgbm").resolve() == FILE.resolve()
 
 
 def _write(tmp_path: Path, doc: dict) -> Path:
