@@ -142,8 +142,10 @@ def workers_threads(jobs: int) -> int:
     return threads_per_worker(jobs)
 
 
-def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: int | None = None) -> optuna.Study:
-    """Resume the study if it exists (checking its search space), else create it."""
+def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: int | None = None,
+                   budget: int | None = None) -> optuna.Study:
+    """Resume the study if it exists (checking its search space), else create it (queuing at most ``budget``
+    warm-start trials)."""
     spec = prepared.spec
     storage = storage_mod.open_storage(url)
     n_obj = len(prepared.metrics)
@@ -159,7 +161,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         except optuna.exceptions.DuplicatedStudyError:
             pass  # created meanwhile by another worker or machine: resume it below, with every check
         else:
-            complete_attrs(study, prepared, fp)
+            complete_attrs(study, prepared, fp, budget=budget)
             return study
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     base_seed = spec.seed if seed is None else seed
@@ -186,7 +188,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         study.set_user_attr(SPACE_ATTR, fp)
     if COMPLETE_ATTR not in study.user_attrs:
         # Killed between creating the study and writing its attributes (or made by plain Optuna): finish it.
-        complete_attrs(study, prepared, fp)
+        complete_attrs(study, prepared, fp, budget=budget)
     manifest.on_resume(study, prepared)  # warns if the data file changed; records this run's manifest
     return study
 
@@ -195,7 +197,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
 COMPLETE_ATTR = "automl:complete"
 
 
-def complete_attrs(study: optuna.Study, prepared: Prepared, fp: Any) -> None:
+def complete_attrs(study: optuna.Study, prepared: Prepared, fp: Any, *, budget: int | None = None) -> None:
     """Write the automl study attributes the study lacks, then the ``automl:complete`` marker.
 
     Optuna writes each attribute on its own, so a kill between creating a study and its last attribute
@@ -206,20 +208,21 @@ def complete_attrs(study: optuna.Study, prepared: Prepared, fp: Any) -> None:
         if k not in have:
             study.set_user_attr(k, v)
     if all(t.state == TrialState.WAITING for t in study.get_trials(deepcopy=False)):
-        enqueue_warm_start(prepared, study)  # queued once, before any trial ran (a study run elsewhere keeps its own)
+        enqueue_warm_start(prepared, study, budget=budget)  # queued once, before any trial ran (a study run elsewhere keeps its own)
     study.set_user_attr(COMPLETE_ATTR, True)
 
 
 WARM_ATTR = "automl:warm_start"  # on a trial: where its parameters came from; on the study: how many were queued
 
 
-def enqueue_warm_start(prepared: Prepared, study: optuna.Study) -> int:
+def enqueue_warm_start(prepared: Prepared, study: optuna.Study, *, budget: int | None = None) -> int:
     """Queue the trainer's warm-start configurations (``warm_start(task)``: its defaults, a mined portfolio) as
     the study's first trials, each tagged with ``automl:warm_start``; the sampler takes over after them.
 
     Done once, when the study is created (a resume never re-queues). Each configuration is restricted to the
     study's space (:func:`automl.space.project`): one outside a user's ``params:`` ranges is skipped. Grid
-    studies walk their grid instead."""
+    studies walk their grid instead. At most ``budget`` are queued, so a short study leaves none waiting (the rest
+    of the portfolio is not queued later: a resume hands over to the sampler)."""
     hook = getattr(prepared.trainer, "warm_start", None)
     if hook is None or prepared.grid is not None or study.user_attrs.get(WARM_ATTR) is not None:
         return 0
@@ -228,6 +231,8 @@ def enqueue_warm_start(prepared: Prepared, study: optuna.Study) -> int:
         params = space.project(config, prepared.params)
         if params is None or params in seen:
             continue
+        if budget is not None and len(seen) >= budget:
+            break
         seen.append(params)
         study.enqueue_trial(params, user_attrs={WARM_ATTR: tag}, skip_if_exists=True)
     study.set_user_attr(WARM_ATTR, len(seen))
@@ -308,7 +313,7 @@ def run(
     if jobs > 1 and not parallel.shared_between_processes(url):
         raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {storage_mod.mask(url)}")
     parallel.poll_seconds()  # a bad $AUTOML_POLL_SECONDS is refused before anything is written
-    study = open_or_create(prepared, url, force=force)
+    study = open_or_create(prepared, url, force=force, budget=budget)
     outcome = RunOutcome(study, url=url)
     with parallel.claim_lock(study, url):
         outcome.recovered = storage_mod.recover_stale_trials(study)
