@@ -205,15 +205,15 @@ def markdown_wallclock(result: dict[str, Any]) -> str:
             "",
             "## automl: end-to-end seconds against its budget",
             "",
-            "`automl run` + `automl export` + `automl predict`, each a fresh process, from spawn to exit "
-            "(start-up, search, refit on dev, prediction).",
+            "`automl run --export` + `automl predict`, each a fresh process, from spawn to exit "
+            "(start-up, search, refit on dev, export, prediction).",
             "",
             "| budget (s) | runs | mean (s) | min (s) | max (s) | mean over budget (s) |",
             "|---:|---:|---:|---:|---:|---:|",
         ]
         for k, v in es.items():
             lines.append(f"| {k} | {v['runs']} | {_f(v['mean'], 4)} | {_f(v['min'], 4)} | {_f(v['max'], 4)} | {_f(v['over_mean'], 3)} |")
-        lines += ["", "| task | seed | budget (s) | end to end (s) | run / export / predict (s) |", "|---|---:|---:|---:|---|"]
+        lines += ["", "| task | seed | budget (s) | end to end (s) | run --export / predict (s) |", "|---|---:|---:|---:|---|"]
         for x in a["automl_seconds"]:
             st = x.get("steps") or {}
             lines.append(f"| {x['task']} | {x['seed']} | {x['budget']:g} | {x['seconds']:.2f} | "
