@@ -241,20 +241,21 @@ def test_wallclock_bad_budgets_exit_2(capsys):
 
 @pytest.mark.slow
 def test_wallclock_quick_end_to_end(tmp_path):
-    """``--wallclock 3 --quick --seeds 1`` on two small tasks: every installed contender hands over a model whose
-    test score is finite, at every budget; automl's end-to-end seconds (run --export, then predict) are recorded."""
+    """``--wallclock 5 --quick --seeds 1`` on two small tasks: every installed contender hands over a model whose
+    test score is finite, at every budget; automl's end-to-end seconds (run --export, then predict) are recorded.
+    (5 s: automl's timeout counts from its process start, and at 2-4 s a loaded machine left it no finished trial.)"""
     from benchmarks.suite import contenders as cmod
 
     out = tmp_path / "results"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.suite", "--wallclock", "3", "--quick", "--seeds", "1",
+        [sys.executable, "-m", "benchmarks.suite", "--wallclock", "5", "--quick", "--seeds", "1",
          "--tasks", "diabetes,wine", "--out", str(out), "--work", str(tmp_path / "work")],
         cwd=REPO, capture_output=True, text=True, timeout=150,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((out / "suite-wallclock-quick.json").read_text())
     meta, a = result["meta"], result["analysis"]
-    assert meta["budget"] == {"wallclock": [3.0], "rounds": 200, "early_stopping": 20}
+    assert meta["budget"] == {"wallclock": [5.0], "rounds": 200, "early_stopping": 20}
     assert result["tasks"]["wine"] == {"task": "multiclass", "metric": "logloss", "source": "studies/data/wine.csv (178 rows)",
                                        "rows": [142, 36], "features": 13}
     expected = [c for c, w in cmod.WALLCLOCK.items() if cmod.wall_available(w) is None]
@@ -263,18 +264,18 @@ def test_wallclock_quick_end_to_end(tmp_path):
     assert len(result["runs"]) == 2 * len(expected) and not [r for r in result["runs"] if r["skipped"]]
     for r in result["runs"]:
         assert r["test"] is not None and math.isfinite(r["test"]) and r["test"] >= 0, r["contender"]
-        assert r["budget"] == (None if cmod.WALLCLOCK[r["contender"]].one_fit else 3.0)
+        assert r["budget"] == (None if cmod.WALLCLOCK[r["contender"]].one_fit else 5.0)
         if r["contender"] in ("automl", "lgbm-tuner", "lgbm-tuner-cv", "flaml"):
             assert r["evals"] and all(e["t"] >= 0 for e in r["evals"]), r["contender"]
     for task in ("diabetes", "wine"):
         assert set(a["tasks"][task]["contenders"]) == set(expected)
-        assert all(list(row) == ["3"] for row in a["tasks"][task]["contenders"].values())
+        assert all(list(row) == ["5"] for row in a["tasks"][task]["contenders"].values())
     n = len(expected)
-    assert sum(s["rank_mean"] for s in a["summary"]["3"].values()) / n == pytest.approx((n + 1) / 2)
+    assert sum(s["rank_mean"] for s in a["summary"]["5"].values()) / n == pytest.approx((n + 1) / 2)
     e2e = a["automl_seconds"]
-    assert [(x["task"], x["budget"]) for x in e2e] == [("diabetes", 3.0), ("wine", 3.0)]
+    assert [(x["task"], x["budget"]) for x in e2e] == [("diabetes", 5.0), ("wine", 5.0)]
     for x in e2e:  # start-up and refit included: more than the budget, and the two processes add up
-        assert x["seconds"] > 3.0 and x["seconds"] == pytest.approx(sum(x["steps"].values()), abs=0.01)
+        assert x["seconds"] > 5.0 and x["seconds"] == pytest.approx(sum(x["steps"].values()), abs=0.01)
         assert list(x["steps"]) == ["run", "predict"]
     md = (out / "suite-wallclock-quick.md").read_text()
     assert "## Mean test-score rank per budget" in md and "## automl: end-to-end seconds against its budget" in md
