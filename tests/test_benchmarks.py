@@ -142,3 +142,142 @@ def test_merge_combines_pieces_and_checks_the_goals(tmp_path):
     assert run.main(["--merge", str(a), str(a), "--out", str(tmp_path)]) == 2
     assert run.main(["--merge", str(a), str(tmp_path / "missing.json"), "--out", str(tmp_path)]) == 2
     assert run.main(["--merge", str(a), "--rename", "automl", "--out", str(tmp_path)]) == 2
+
+
+# -- wall-clock mode (issue 14) ----------------------------------------------------------------------------------
+def _wrun(contender: str, task: str, seed: int, budget: float | None, test: float, seconds: float = 1.0,
+          valid: list[float] | None = None) -> dict:
+    evals = [{"t": float(i + 1), "value": v, "state": "complete"} for i, v in enumerate(valid or [])]
+    return {"contender": contender, "task": task, "seed": seed, "evals": evals, "test": test, "seconds": seconds,
+            "extra": {}, "skipped": None, "budget": budget}
+
+
+def _wall_runs(tasks: tuple[str, ...] = ("diabetes", "t2"), seeds: tuple[int, ...] = (0, 1)) -> list[dict]:
+    runs = []
+    for task in tasks:
+        for s in seeds:
+            runs.append(_wrun("lgbm-default", task, s, None, 5.0))  # one fit: counts at 15 and at 60
+            for b in (15.0, 60.0):
+                runs.append(_wrun("automl", task, s, b, {15.0: 2.0, 60.0: 1.0}[b] if task == "diabetes" else 3.0,
+                                  seconds=b + 4, valid=[3.0, 2.5, 2.7]))
+                runs.append(_wrun("lgbm-tuner", task, s, b, 2.5))
+                runs.append(_wrun("flaml", task, s, b, 4.0 if task == "diabetes" else 2.0))
+    return runs
+
+
+def test_wallclock_analysis_ranks_scores_and_goals():
+    a = analysis.analyze_wallclock(_wall_runs(), [15.0, 60.0])
+    assert a["budgets"] == ["15", "60"] and a["contenders"] == ["lgbm-default", "automl", "lgbm-tuner", "flaml"]
+    # diabetes: automl 2.0 / 1.0 < tuner 2.5 < flaml 4 < default 5; t2: flaml 2 < tuner 2.5 < automl 3 < default 5
+    assert a["summary"]["15"]["automl"]["rank_mean"] == pytest.approx((1 + 3) / 2)
+    assert a["summary"]["60"]["lgbm-default"] == {"rank_mean": 4.0, "task_seeds": 4}  # the one fit counts at both
+    assert a["summary"]["15"]["flaml"]["rank_mean"] == pytest.approx((3 + 1) / 2)
+    d = a["tasks"]["diabetes"]["contenders"]
+    assert d["automl"]["15"]["test_mean"] == 2.0 and d["automl"]["60"]["test_mean"] == 1.0
+    assert d["lgbm-default"]["60"]["tests"] == [5.0, 5.0]
+    assert d["automl"]["60"]["curves"][0] == [[1.0, 3.0], [2.0, 2.5], [3.0, 2.5]]  # best so far over time
+    assert a["automl_seconds_summary"]["60"] == {"runs": 4, "mean": 64.0, "max": 64.0, "min": 64.0, "over_mean": 4.0}
+    g = a["goals"]
+    # (a) automl's rank 2.0 ties flaml's 2.0 at 15 s and at 60 s: not strictly best
+    assert g["rank_best"]["15"]["rank"] == 2.0 and g["rank_best"]["15"]["ok"] is False
+    # (b) no worse than both tuners at 60 s on diabetes only: 1 of 2, need ceil(2 * 7 / 9) = 2
+    assert (g["vs_tuners"]["tasks_ok"], g["vs_tuners"]["tasks_needed"], g["vs_tuners"]["ok"]) == (1, 2, False)
+    # (c) worse at 60 s than at 15 s on no task
+    assert g["longer_not_worse"]["tasks_worse"] == 0 and g["longer_not_worse"]["ok"] is True
+    assert g["startup"] is None  # no 10 s budget
+
+
+def test_wallclock_goal_startup_and_longer_worse():
+    runs = [_wrun("automl", t, 0, b, {15.0: 1.0, 60.0: 2.0, 10.0: 1.5}[b], seconds={10.0: 11.5, 15.0: 20, 60.0: 70}[b])
+            for t in ("diabetes", "wine") for b in (10.0, 15.0, 60.0)]
+    runs.append(_wrun("automl", "diamonds", 0, 10.0, 1.0, seconds=30.0))  # not a small task: (d) ignores it
+    g = analysis.analyze_wallclock(runs, [10.0, 15.0, 60.0])["goals"]
+    assert g["startup"] == {"runs": 2, "max_seconds": 11.5, "limit": 12.0, "ok": True}
+    assert g["longer_not_worse"]["tasks_worse"] == 2 and g["longer_not_worse"]["ok"] is False
+    assert g["rank_best"]["60"]["ok"] is True  # alone: nobody ranks better
+
+
+def _wall_piece(tmp_path: Path, name: str, runs: list[dict], budgets: list[float]) -> Path:
+    meta = {"mode": name, "command": f"python -m benchmarks.suite --wallclock {name}", "date": "2026-12-01 10:00 UTC",
+            "wall_seconds": 5.0, "machine": "m", "versions": {"optuna": "5"}, "seeds": [0, 1],
+            "budget": {"wallclock": budgets, "rounds": 1000, "early_stopping": 50},
+            "contenders": {c: c for c in ("automl", "lgbm-tuner", "flaml", "lgbm-default")}}
+    tasks = {t: {"task": "regression", "metric": "rmse", "source": "s", "rows": [8, 2], "features": 1}
+             for t in {r["task"] for r in runs}}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"meta": meta, "tasks": tasks, "notes": [], "runs": runs, "analysis": {}}))
+    return path
+
+
+def test_merge_combines_wallclock_pieces(tmp_path):
+    from benchmarks.suite import run
+
+    a = _wall_piece(tmp_path, "a", _wall_runs(("diabetes",)), [15.0, 60.0])
+    b = _wall_piece(tmp_path, "b", _wall_runs(("t2",)), [15.0, 60.0])
+    assert run.main(["--merge", str(a), str(b), "--name", "wall", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "suite-wall.json").read_text())
+    assert result["analysis"] == analysis.analyze_wallclock(_wall_runs(), [15.0, 60.0])
+    md = (tmp_path / "suite-wall.md").read_text()
+    assert "(wall-clock mode)" in md and "| automl | 2 | 2 | 4 |" in md
+    assert "on 1 of 2 tasks (goal ≥ 2): **not met**" in md
+    # other budgets, or one run (task, contender, seed, budget) twice, are refused; trial-mode pieces too
+    c = _wall_piece(tmp_path, "c", _wall_runs(("t3",)), [15.0])
+    assert run.main(["--merge", str(a), str(c), "--out", str(tmp_path)]) == 2
+    assert run.main(["--merge", str(a), str(a), "--out", str(tmp_path)]) == 2
+    trial = _piece(tmp_path, "trial", "t4", {"trials": 2, "timeout": 60.0, "rounds": 10, "early_stopping": 5})
+    assert run.main(["--merge", str(a), str(trial), "--out", str(tmp_path)]) == 2
+
+
+def test_wallclock_bad_budgets_exit_2(capsys):
+    from benchmarks.suite import run
+
+    for bad in ("15,abc", "0", "15,-1"):
+        with pytest.raises(SystemExit) as e:
+            run.main(["--wallclock", bad])
+        assert e.value.code == 2
+    assert run.main(["--wallclock", "5", "--contenders", "automl,flaml-cfo"]) == 2
+    assert "unknown task or wall-clock contender: flaml-cfo" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_wallclock_quick_end_to_end(tmp_path):
+    """``--wallclock 5 --quick --seeds 1`` on two small tasks: every installed contender hands over a model whose
+    test score is finite, at every budget; automl's end-to-end seconds (run --export, then predict) are recorded.
+    (5 s: automl's timeout counts from its process start, and at 2-4 s a loaded machine left it no finished trial.)"""
+    from benchmarks.suite import contenders as cmod
+
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.suite", "--wallclock", "5", "--quick", "--seeds", "1",
+         "--tasks", "diabetes,wine", "--out", str(out), "--work", str(tmp_path / "work")],
+        cwd=REPO, capture_output=True, text=True, timeout=150,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "suite-wallclock-quick.json").read_text())
+    meta, a = result["meta"], result["analysis"]
+    assert meta["budget"] == {"wallclock": [5.0], "rounds": 200, "early_stopping": 20}
+    assert result["tasks"]["wine"] == {"task": "multiclass", "metric": "logloss", "source": "studies/data/wine.csv (178 rows)",
+                                       "rows": [142, 36], "features": 13}
+    expected = [c for c, w in cmod.WALLCLOCK.items() if cmod.wall_available(w) is None]
+    assert {"automl", "lgbm-tuner", "lgbm-tuner-cv", "lgbm-default"} <= set(expected)
+    assert sorted(a["contenders"]) == sorted(expected)
+    assert len(result["runs"]) == 2 * len(expected) and not [r for r in result["runs"] if r["skipped"]]
+    for r in result["runs"]:
+        assert r["test"] is not None and math.isfinite(r["test"]) and r["test"] >= 0, r["contender"]
+        assert r["budget"] == (None if cmod.WALLCLOCK[r["contender"]].one_fit else 5.0)
+        if r["contender"] in ("automl", "lgbm-tuner", "lgbm-tuner-cv", "flaml"):
+            assert r["evals"] and all(e["t"] >= 0 for e in r["evals"]), r["contender"]
+    for task in ("diabetes", "wine"):
+        assert set(a["tasks"][task]["contenders"]) == set(expected)
+        assert all(list(row) == ["5"] for row in a["tasks"][task]["contenders"].values())
+    n = len(expected)
+    assert sum(s["rank_mean"] for s in a["summary"]["5"].values()) / n == pytest.approx((n + 1) / 2)
+    e2e = a["automl_seconds"]
+    assert [(x["task"], x["budget"]) for x in e2e] == [("diabetes", 5.0), ("wine", 5.0)]
+    for x in e2e:  # start-up and refit included: more than the budget, and the two processes add up
+        assert x["seconds"] > 5.0 and x["seconds"] == pytest.approx(sum(x["steps"].values()), abs=0.01)
+        assert list(x["steps"]) == ["run", "predict"]
+    md = (out / "suite-wallclock-quick.md").read_text()
+    assert "## Mean test-score rank per budget" in md and "## automl: end-to-end seconds against its budget" in md
+    page = (out / "suite-wallclock-quick.html").read_text()
+    assert page.count("Plotly.newPlot") == 1 + 2 * 2 and 'src="http' not in page

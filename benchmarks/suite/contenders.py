@@ -49,6 +49,7 @@ class RunResult:
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None  # why the contender did not run
+    budget: float | None = None  # wall-clock mode: the run's time limit B (None: a one-fit baseline, every B)
 
     @property
     def best_valid(self) -> float | None:
@@ -335,4 +336,310 @@ def available(c: Contender) -> str | None:
     """None when the contender can run, else why not."""
     if c.needs and importlib.util.find_spec(c.needs) is None:
         return f"{c.needs} is not installed (pip install -e '.[bench]')"
+    return None
+
+
+# == wall-clock mode (issue 14): what each tool hands over after B seconds, scored on rows it never saw ==========
+@dataclass
+class WallBudget:
+    seconds: float  # the run's time limit B
+    rounds: int  # num_boost_round of the tuners' fits (LightGBM's own defaults baseline keeps its 100)
+    early_stopping: int  # early_stopping_rounds of the tuners' fits on their validation split or folds
+
+
+@dataclass
+class Split:
+    """One task-seed's dev/test split: ``dev_path`` is the file the contenders see; the test rows are scored only.
+
+    ``X_*`` have text columns as pandas categories (categories learned on dev, reused for test: the conversion
+    pandas 3 needs before LightGBM); ``y_*`` are the raw target values; ``classes`` are the dev classes, sorted.
+    """
+
+    task: str  # regression | binary | multiclass
+    metric: str  # rmse | logloss (automl's default for the task)
+    target: str
+    dev_path: Any  # Path of the dev table (Parquet)
+    test_path: Any  # Path of the test rows (Parquet), target included, for `automl predict`
+    X_dev: Any
+    y_dev: Any
+    X_test: Any
+    y_test: Any
+    classes: list[Any] | None
+    work: Any  # a folder for this task-seed's files
+
+    def codes(self, y: Any) -> Any:
+        """Class labels -> 0..k-1 in ``classes`` order (classification); the values as floats (regression)."""
+        import numpy as np
+
+        if self.classes is None:
+            return np.asarray(y, dtype=float)
+        lookup = {c: i for i, c in enumerate(self.classes)}
+        return np.array([lookup[v] for v in y], dtype=int)
+
+    def score(self, pred: Any, classes: list[Any] | None = None) -> float:
+        """The suite's metric on the test rows. ``pred``: values (regression) or class probabilities, one column
+        per class in ``classes`` order (default: this split's), reordered here to the split's classes."""
+        import numpy as np
+
+        from automl.metrics import METRICS
+
+        p = np.asarray(pred, dtype=float)
+        if self.classes is not None:
+            if p.ndim == 1:  # P(second class) of a binary model
+                p = np.column_stack([1 - p, p])
+            if classes is not None:
+                col = {str(c): i for i, c in enumerate(classes)}
+                p = p[:, [col[str(c)] for c in self.classes]]
+            if self.task == "binary":
+                p = p[:, 1]
+        return METRICS[self.metric].score(self.task, self.codes(self.y_test), p)
+
+
+def _lgb_params(split: Split, seed: int) -> dict[str, Any]:
+    params = {"objective": split.task, "metric": {"regression": "rmse", "binary": "binary_logloss",
+                                                  "multiclass": "multi_logloss"}[split.task],
+              "verbosity": -1, "num_threads": 1, "seed": seed, "deterministic": True, "force_col_wise": True,
+              "feature_pre_filter": False}
+    if split.task == "multiclass":
+        params["num_class"] = len(split.classes)
+    return params
+
+
+def wall_lgbm_tuner(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """optuna-integration's LightGBMTuner, ``time_budget=B``, on an 80/20 train/valid split of dev (stratified for
+    classification, split seed = the run seed), early stopping on valid; its best booster scored on test."""
+    import lightgbm as lgb
+    import optuna
+    from optuna_integration.lightgbm import LightGBMTuner
+    from sklearn.model_selection import train_test_split
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = RunResult(name, "", seed)
+    t0 = time.perf_counter()
+    y = split.codes(split.y_dev)
+    tr, va = train_test_split(range(len(y)), test_size=0.2, random_state=seed,
+                              stratify=y if split.classes is not None else None)
+    train = lgb.Dataset(split.X_dev.iloc[tr], y[tr], free_raw_data=False)
+    valid = lgb.Dataset(split.X_dev.iloc[va], y[va], reference=train, free_raw_data=False)
+
+    def record(study: Any, trial: Any) -> None:
+        out.evals.append({"t": round(time.perf_counter() - t0, 4), "value": trial.value, "state": trial.state.name.lower()})
+
+    tuner = LightGBMTuner(_lgb_params(split, seed), train, num_boost_round=budget.rounds, valid_sets=[valid],
+                          valid_names=["valid"], callbacks=[lgb.early_stopping(budget.early_stopping, verbose=False)],
+                          time_budget=max(1, int(budget.seconds)), optuna_seed=seed, show_progress_bar=False,
+                          optuna_callbacks=[record])
+    tuner.run()
+    booster = tuner.get_best_booster()
+    out.test = split.score(booster.predict(split.X_test))  # at its early-stopped best iteration
+    out.seconds = round(time.perf_counter() - t0, 3)
+    out.extra["best_params"] = {k: v for k, v in tuner.best_params.items() if not isinstance(v, (list, dict))}
+    return out
+
+
+def wall_lgbm_tuner_cv(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """optuna-integration's LightGBMTunerCV (5 folds, stratified for classification, ``time_budget=B``), then one
+    refit on all of dev with its best params and the CV's best number of rounds, scored on test."""
+    import lightgbm as lgb
+    import optuna
+    from optuna_integration.lightgbm import LightGBMTunerCV
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = RunResult(name, "", seed)
+    t0 = time.perf_counter()
+    params = _lgb_params(split, seed)
+    dev = lgb.Dataset(split.X_dev, split.codes(split.y_dev), free_raw_data=False)
+
+    def record(study: Any, trial: Any) -> None:
+        out.evals.append({"t": round(time.perf_counter() - t0, 4), "value": trial.value, "state": trial.state.name.lower()})
+
+    tuner = LightGBMTunerCV(params, dev, num_boost_round=budget.rounds, nfold=5, stratified=split.classes is not None,
+                            seed=seed, callbacks=[lgb.early_stopping(budget.early_stopping, verbose=False)],
+                            time_budget=max(1, int(budget.seconds)), optuna_seed=seed, show_progress_bar=False,
+                            optuna_callbacks=[record], return_cvbooster=True)
+    tuner.run()
+    rounds = max(1, int(tuner.get_best_booster().best_iteration))
+    final = lgb.train({**params, **tuner.best_params}, lgb.Dataset(split.X_dev, split.codes(split.y_dev)),
+                      num_boost_round=rounds)
+    out.test = split.score(final.predict(split.X_test))
+    out.seconds = round(time.perf_counter() - t0, 3)
+    out.extra["refit_rounds"] = rounds
+    return out
+
+
+def wall_lgbm_default(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """One LightGBM fit with LightGBM's own defaults (scikit-learn API: 100 rounds, 31 leaves, rate 0.1) on all of
+    dev; it ignores the budget."""
+    import lightgbm as lgb
+
+    out = RunResult(name, "", seed)
+    t0 = time.perf_counter()
+    if split.classes is None:
+        model = lgb.LGBMRegressor(n_jobs=1, random_state=seed, verbose=-1).fit(split.X_dev, split.codes(split.y_dev))
+        out.test = split.score(model.predict(split.X_test))
+    else:
+        model = lgb.LGBMClassifier(n_jobs=1, random_state=seed, verbose=-1).fit(split.X_dev, split.codes(split.y_dev))
+        out.test = split.score(model.predict_proba(split.X_test))
+    out.seconds = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def wall_flaml_zeroshot(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """``flaml.default``'s zero-shot LGBMRegressor/LGBMClassifier (hyperparameters chosen from the data's
+    meta-features, one fit) on all of dev; it ignores the budget. Needs ``flaml[autozero]``."""
+    from flaml.default import LGBMClassifier, LGBMRegressor
+
+    out = RunResult(name, "", seed)
+    t0 = time.perf_counter()
+    if split.classes is None:
+        model = LGBMRegressor(n_jobs=1, random_state=seed, verbose=-1).fit(split.X_dev, split.codes(split.y_dev))
+        out.test = split.score(model.predict(split.X_test))
+    else:
+        model = LGBMClassifier(n_jobs=1, random_state=seed, verbose=-1).fit(split.X_dev, split.codes(split.y_dev))
+        out.test = split.score(model.predict_proba(split.X_test))
+    out.seconds = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def wall_flaml(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """``flaml.AutoML().fit(..., time_budget=B, estimator_list=["lgbm"], n_jobs=1)``: FLAML's own LightGBM space,
+    low-cost start and default ``eval_method`` (holdout or CV by data size); its model predicts the test rows.
+    The evaluations come from FLAML's log file (``flaml.automl.data.get_output_from_log``)."""
+    from flaml import AutoML
+    from flaml.automl.data import get_output_from_log
+
+    out = RunResult(name, "", seed)
+    log = split.work / f"flaml-{budget.seconds:g}-{seed}.log"
+    t0 = time.perf_counter()
+    automl = AutoML()
+    automl.fit(split.X_dev, split.y_dev, task="regression" if split.classes is None else "classification",
+               metric="rmse" if split.metric == "rmse" else "log_loss", time_budget=budget.seconds,
+               estimator_list=["lgbm"], n_jobs=1, seed=seed, verbose=0, log_file_name=str(log))
+    if split.classes is None:
+        out.test = split.score(automl.predict(split.X_test))
+    else:
+        out.test = split.score(automl.predict_proba(split.X_test), classes=list(automl.classes_))
+    out.seconds = round(time.perf_counter() - t0, 3)
+    if log.exists():
+        times, _best, losses, _configs, _metrics = get_output_from_log(str(log), budget.seconds)
+        out.evals = [{"t": round(float(t), 4), "value": float(v), "state": "complete"} for t, v in zip(times, losses, strict=True)]
+    out.extra["best_valid_loss"] = float(automl.best_loss)
+    return out
+
+
+def _automl_study(split: Split, budget: WallBudget, seed: int) -> dict[str, Any]:
+    """The study file a user writes for "the best model in B seconds": the dev file, no test split, LightGBM with
+    automl's own space, ``timeout: B``; ``trials`` only while automl's StudySpec still requires it."""
+    from automl.schema import study_schema
+
+    spec: dict[str, Any] = {
+        "name": f"wallclock-{seed}",
+        "data": {"path": str(split.dev_path), "target": split.target, "task": split.task, "test_size": 0, "seed": seed},
+        "model": "lightgbm",
+        "timeout": budget.seconds,
+        "seed": seed,
+        "fixed": {"num_threads": 1},  # one thread, as every contender (automl would take all cores by default)
+    }
+    if "trials" in study_schema().get("required", []):  # the published study-file schema
+        spec["trials"] = 1_000_000_000  # "as many as fit in the timeout"
+    return spec
+
+
+class ContenderFailed(Exception):
+    """A contender's tool exited with an error: the run is recorded as skipped with the reason."""
+
+
+def _cli(args: list[str], cwd: Any) -> float:
+    """One ``automl`` command in a fresh process (one thread); its wall seconds from spawn to exit."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "automl", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ContenderFailed(f"automl {' '.join(args)} exited {proc.returncode}: {(proc.stderr or proc.stdout)[-1500:]}")
+    return time.perf_counter() - t0
+
+
+def wall_automl(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """What a user does: write a study file, then ``automl run --export DIR`` (search, refit on dev, export: one
+    process) and ``automl predict`` on the test rows (a second fresh process); ``seconds`` is their end-to-end wall
+    time from spawn to exit (start-up, search, refit, prediction)."""
+    import json
+
+    import optuna
+    import pandas as pd
+    import yaml
+
+    out = RunResult(name, "", seed)
+    work = split.work / f"automl-{budget.seconds:g}"
+    work.mkdir(parents=True, exist_ok=True)
+    spec = _automl_study(split, budget, seed)
+    study_file = work / "study.yaml"
+    study_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    started = time.time()
+    steps = {"run": _cli(["run", str(study_file), "--export", str(work / "export")], work)}  # run + export, one process
+    steps["predict"] = _cli(["predict", str(work / "export"), str(split.test_path), "-o", str(work / "pred.csv")], work)
+    out.seconds = round(sum(steps.values()), 3)
+    out.extra["steps_seconds"] = {k: round(v, 3) for k, v in steps.items()}
+    preds = pd.read_csv(work / "pred.csv")
+    if split.classes is None:
+        out.test = split.score(preds["prediction"].to_numpy(dtype=float))
+    else:
+        classes = json.loads((work / "export" / "predict.json").read_text())["classes"]
+        out.test = split.score(preds[[f"proba_{c}" for c in classes]].to_numpy(dtype=float), classes=classes)
+    study = optuna.load_study(study_name=spec["name"], storage=f"sqlite:///{work / (spec['name'] + '.db')}")
+    for t in sorted(study.trials, key=lambda t: t.number):
+        if t.datetime_complete is None:
+            continue
+        value = t.value if t.state == optuna.trial.TrialState.COMPLETE else None
+        out.evals.append({"t": round(t.datetime_complete.timestamp() - started, 4), "value": value,
+                          "state": t.state.name.lower()})
+    return out
+
+
+@dataclass(frozen=True)
+class WallContender:
+    name: str
+    run: Callable[..., RunResult]
+    description: str
+    needs: str | None = None  # module that must be importable
+    one_fit: bool = False  # ignores the budget: runs once per task-seed and counts at every budget
+
+
+WALLCLOCK: dict[str, WallContender] = {
+    c.name: c
+    for c in [
+        WallContender("automl", wall_automl, "automl run --export + automl predict (study file: dev data, test_size 0, "
+                      "lightgbm, no params, timeout B), each a fresh process"),
+        WallContender("flaml", wall_flaml, 'flaml.AutoML().fit(time_budget=B, estimator_list=["lgbm"], n_jobs=1), '
+                      "default eval_method", "flaml.automl"),
+        WallContender("lgbm-tuner", wall_lgbm_tuner, "optuna-integration LightGBMTuner(time_budget=B), 80/20 split of dev"),
+        WallContender("lgbm-tuner-cv", wall_lgbm_tuner_cv, "optuna-integration LightGBMTunerCV(nfold=5, time_budget=B), "
+                      "refit on dev with the CV's best rounds"),
+        WallContender("lgbm-default", wall_lgbm_default, "one LightGBM fit with its defaults (100 rounds) on dev",
+                      one_fit=True),
+        WallContender("flaml-zeroshot", wall_flaml_zeroshot, "flaml.default zero-shot LGBM (one fit) on dev",
+                      "flaml.default", one_fit=True),
+    ]
+}
+
+
+def wall_available(c: WallContender) -> str | None:
+    """None when the wall-clock contender can run, else why not."""
+    if c.needs is None:
+        return None
+    try:
+        found = importlib.util.find_spec(c.needs) is not None
+    except ModuleNotFoundError:
+        found = False
+    if found and c.needs == "flaml.automl":  # plain flaml ships flaml.automl but AutoML needs the extra's packages
+        try:
+            from flaml import AutoML  # noqa: F401
+        except ImportError as e:
+            return f"flaml.AutoML cannot load ({e}); pip install 'flaml[automl]'"
+    if not found:
+        return f"{c.needs} is not importable (pip install -e '.[bench]'{'; flaml[autozero]' if 'default' in c.needs else ''})"
     return None

@@ -149,10 +149,10 @@ def figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def html_page(result: dict[str, Any]) -> str:
+def html_page(result: dict[str, Any], figs: list[tuple[str, Any]] | None = None) -> str:
     meta = result["meta"]
     parts = []
-    for i, (title, fig) in enumerate(figures(result)):
+    for i, (title, fig) in enumerate(figures(result) if figs is None else figs):
         # plotly.js inline exactly once, in the first figure: the page works offline.
         parts.append(f"<h3>{html.escape(title)}</h3>" + fig.to_html(full_html=False, include_plotlyjs=i == 0))
     head = (
@@ -165,11 +165,166 @@ def html_page(result: dict[str, Any]) -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'><title>automl benchmark suite</title></head><body>{head}{''.join(parts)}</body></html>\n"
 
 
+def _is_wallclock(result: dict[str, Any]) -> bool:
+    return "wallclock" in result["meta"]["budget"]
+
+
+def markdown_wallclock(result: dict[str, Any]) -> str:
+    """Issue 14's tables: mean test-score rank per budget, automl's end-to-end seconds, the goals, then per task the
+    mean test score per contender and budget."""
+    meta, a = result["meta"], result["analysis"]
+    b, ks = meta["budget"], a["budgets"]
+    lines = [
+        f"# Benchmark suite — {meta['mode']} (wall-clock mode)",
+        "",
+        f"Command: `{meta['command']}`  ",
+        f"Date: {meta['date']} · wall time {meta['wall_seconds']:.0f} s  ",
+        f"Machine: {meta['machine']}  ",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + "  ",
+        f"Budgets: {', '.join(k + ' s' for k in ks)} per run, one thread (OMP/MKL/OpenBLAS threads 1, num_threads 1 / "
+        f"n_jobs 1), no trial cap; tuners' fits: num_boost_round={b['rounds']}, early_stopping_rounds={b['early_stopping']}; "
+        f"seeds {meta['seeds']}. Per task-seed one split: 80% dev (the file every contender sees) / 20% test rows no "
+        "contender sees (stratified for classification, split seed = the run seed). Test score = the suite's metric "
+        "(rmse for regression, logloss for classification) of the model each contender hands over at the end, on "
+        "the test rows; lower is better. lgbm-default and flaml-zeroshot are one fit each and count at every budget.",
+        "",
+        "## Mean test-score rank per budget",
+        "",
+        "Rank within each (task, seed), 1 = lowest test loss, ties averaged, a missing run last; then averaged.",
+        "",
+        "| contender | " + " | ".join(f"rank at {k} s" for k in ks) + " | task-seeds |",
+        "|---|" + "---:|" * (len(ks) + 1),
+    ]
+    last = ks[-1]
+    for c in sorted(a["contenders"], key=lambda c: (a["summary"][last][c]["rank_mean"] is None, a["summary"][last][c]["rank_mean"] or 0)):
+        lines.append(f"| {c} | " + " | ".join(_f(a["summary"][k][c]["rank_mean"], 3) for k in ks)
+                     + f" | {a['summary'][last][c]['task_seeds']} |")
+    es = a.get("automl_seconds_summary") or {}
+    if es:
+        lines += [
+            "",
+            "## automl: end-to-end seconds against its budget",
+            "",
+            "`automl run --export` + `automl predict`, each a fresh process, from spawn to exit "
+            "(start-up, search, refit on dev, export, prediction).",
+            "",
+            "| budget (s) | runs | mean (s) | min (s) | max (s) | mean over budget (s) |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for k, v in es.items():
+            lines.append(f"| {k} | {v['runs']} | {_f(v['mean'], 4)} | {_f(v['min'], 4)} | {_f(v['max'], 4)} | {_f(v['over_mean'], 3)} |")
+        lines += ["", "| task | seed | budget (s) | end to end (s) | run --export / predict (s) |", "|---|---:|---:|---:|---|"]
+        for x in a["automl_seconds"]:
+            st = x.get("steps") or {}
+            lines.append(f"| {x['task']} | {x['seed']} | {x['budget']:g} | {x['seconds']:.2f} | "
+                         + " / ".join(f"{st[s]:.2f}" for s in ("run", "export", "predict") if s in st) + " |")
+    g = a.get("goals")
+    if g:
+        def ok(v: bool | None) -> str:
+            return "not measured" if v is None else ("met" if v else "**not met**")
+
+        lines += ["", "## automl against issue 14's goals", ""]
+        for k in ("15", "60"):
+            r = g["rank_best"].get(k)
+            if r is None:
+                lines.append(f"- (a) Best mean test-score rank at {k} s: not measured (no {k} s budget).")
+            else:
+                lines.append(f"- (a) Best mean test-score rank at {k} s: automl {_f(r['rank'], 3)}, best other "
+                             f"{r['best_other_name']} {_f(r['best_other'], 3)}: {ok(r['ok'])}.")
+        v = g["vs_tuners"]
+        if v is None:
+            lines.append("- (b) Test score no worse than both lgbm-tuner and flaml at 60 s on ≥ 7 of 9 tasks: not measured (no 60 s budget).")
+        else:
+            lines.append(f"- (b) Test score (mean over seeds) no worse than both lgbm-tuner and flaml at 60 s on "
+                         f"{v['tasks_ok']} of {len(v['tasks'])} tasks (goal ≥ {v['tasks_needed']}): {ok(v['ok'])}.")
+        c = g["longer_not_worse"]
+        if c is None:
+            lines.append("- (c) Test score worse at 60 s than at 15 s on at most 1 task: not measured (needs 15 and 60 s budgets).")
+        else:
+            lines.append(f"- (c) Test score worse at 60 s than at 15 s on {c['tasks_worse']} of {len(c['tasks'])} tasks "
+                         f"(goal ≤ 1): {ok(c['ok'])}.")
+        d = g["startup"]
+        if d is None:
+            lines.append("- (d) A 10 s budget ends within 12 s end to end on the small tasks: not measured (no 10 s budget).")
+        else:
+            lines.append(f"- (d) A 10 s budget ends within {d['limit']:g} s end to end on the small tasks: slowest of "
+                         f"{d['runs']} runs {_f(d['max_seconds'], 4)} s: {ok(d['ok'])}.")
+        if v and v["tasks"]:
+            lines += ["", "| task | automl test at 60 s | lgbm-tuner | flaml | no worse than both |", "|---|---:|---:|---:|---|"]
+            for task, row in v["tasks"].items():
+                lines.append(f"| {task} | {_f(row['mine'], 5)} | {_f(row.get('lgbm-tuner'), 5)} | {_f(row.get('flaml'), 5)} | "
+                             f"{'yes' if row['ok'] else 'no'} |")
+        if c and c["tasks"]:
+            lines += ["", "| task | automl test at 15 s | at 60 s | worse at 60 s |", "|---|---:|---:|---|"]
+            for task, row in c["tasks"].items():
+                lines.append(f"| {task} | {_f(row['short'], 5)} | {_f(row['long'], 5)} | {'yes' if row['worse'] else 'no'} |")
+    for task, t in a["tasks"].items():
+        info = result["tasks"][task]
+        lines += [
+            "",
+            f"## {task} ({info['task']}, {info['metric']}; {info['source']}; rows dev/test {info['rows'][0]}/{info['rows'][1]})",
+            "",
+            "Mean test score over seeds (± sd); below it, evaluations and seconds per seed.",
+            "",
+            "| contender | " + " | ".join(f"test at {k} s" for k in ks) + " | " + " | ".join(f"evals / s at {k} s" for k in ks) + " |",
+            "|---|" + "---:|" * (2 * len(ks)),
+        ]
+        for c, row in t["contenders"].items():
+            tests = [f"{_f(row[k]['test_mean'], 5)} ± {_f(row[k]['test_sd'], 2)}" if k in row else "—" for k in ks]
+            used = ["/".join(str(n) for n in row[k]["evals"]) + " · " + "/".join(f"{x:.1f}" for x in row[k]["seconds"])
+                    if k in row else "—" for k in ks]
+            lines.append(f"| {c} | " + " | ".join(tests) + " | " + " | ".join(used) + " |")
+    failed = [r for r in result["runs"] if r.get("skipped")]
+    notes = (result.get("notes") or []) + [f"{r['contender']} on {r['task']} seed {r['seed']} at {r['budget']} s failed: "
+                                           f"{r['skipped'].splitlines()[-1] if r['skipped'] else ''}" for r in failed]
+    if notes:
+        lines += ["", "## Not run", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def figures_wallclock(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Per task: mean test score against the budget; per task and budget, the best-so-far validation value of
+    each contender's first seed against time (each tool's own validation: split or CV); the rank per budget."""
+    import plotly.graph_objects as go
+
+    a = result["analysis"]
+    colors = {c: f"hsl({int(360 * i / max(1, len(a['contenders'])))},65%,45%)" for i, c in enumerate(a["contenders"])}
+    out = []
+    ks = a["budgets"]
+    fig = go.Figure()
+    for c in a["contenders"]:
+        fig.add_trace(go.Scatter(x=[float(k) for k in ks], y=[a["summary"][k][c]["rank_mean"] for k in ks],
+                                 mode="lines+markers", name=c, line={"color": colors[c]}))
+    fig.update_layout(title="mean test-score rank vs budget (lower is better)", xaxis_title="budget (s)",
+                      yaxis_title="mean rank", height=380)
+    out.append(("mean test-score rank vs budget", fig))
+    for task, t in a["tasks"].items():
+        fig = go.Figure()
+        for c, row in t["contenders"].items():
+            fig.add_trace(go.Scatter(x=[float(k) for k in ks if k in row], y=[row[k]["test_mean"] for k in ks if k in row],
+                                     mode="lines+markers", name=c, line={"color": colors[c]}))
+        fig.update_layout(title=f"{task}: test {result['tasks'][task]['metric']} of the model handed over vs budget "
+                          "(mean over seeds)", xaxis_title="budget (s)", yaxis_title="test score", height=380)
+        out.append((f"{task} — test score vs budget", fig))
+        k = ks[-1]
+        fig = go.Figure()
+        for c, row in t["contenders"].items():
+            pts = [p for p in (row[k]["curves"][0] if k in row and row[k]["curves"] else []) if p[1] is not None]
+            if pts:
+                fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", line_shape="hv",
+                                         name=c, line={"color": colors[c]}))
+        fig.update_layout(title=f"{task}: best-so-far validation value vs seconds at {k} s (first seed; each tool's own "
+                          "validation)", xaxis_title="seconds", yaxis_title="validation", height=380)
+        out.append((f"{task} — validation vs seconds at {k} s", fig))
+    return out
+
+
 def write(result: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"suite-{result['meta']['mode']}"
     paths = {"md": out_dir / f"{stem}.md", "json": out_dir / f"{stem}.json", "html": out_dir / f"{stem}.html"}
+    wall = _is_wallclock(result)
     paths["json"].write_text(json.dumps(result, indent=1, default=float) + "\n")
-    paths["md"].write_text(markdown(result))
-    paths["html"].write_text(html_page(result))
+    paths["md"].write_text(markdown_wallclock(result) if wall else markdown(result))
+    paths["html"].write_text(html_page(result, figures_wallclock(result) if wall else None))
     return paths

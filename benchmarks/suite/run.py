@@ -44,6 +44,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
     p.add_argument("--trials", type=int, help="trial budget per run")
     p.add_argument("--timeout", type=float, help="wall-clock budget per run, seconds")
+    p.add_argument("--wallclock", metavar="B1,B2,...",
+                   help="wall-clock mode: for each budget B (seconds), a separate run of each contender limited to B s "
+                        "on one thread, no trial cap; the test score of the model each hands over, on held-out rows "
+                        f"(contenders: {', '.join(cmod.WALLCLOCK)}; default tasks: all, or the quick ones with --quick)")
     p.add_argument("--rounds", type=int, help="num_boost_round of every fit")
     p.add_argument("--early-stopping", type=int, help="early_stopping_rounds of every fit")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="output folder")
@@ -55,6 +59,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                    help="with --merge: call contender OLD NEW (e.g. an ablation that became automl's default)")
     args = p.parse_args(argv)
+    args.argv = argv
+    if args.wallclock is not None:
+        try:
+            args.wallclock = sorted({float(b) for b in args.wallclock.split(",")})
+        except ValueError:
+            p.error(f"--wallclock takes seconds separated by commas, e.g. 15,60 (got {args.wallclock!r})")
+        if not args.wallclock or min(args.wallclock) <= 0:
+            p.error("--wallclock: every budget must be > 0 seconds")
+        if args.trials is not None or args.timeout is not None:
+            p.error("--wallclock has no trial cap and sets each run's time limit itself: drop --trials/--timeout")
+        args.mode = args.mode or "full"  # all tasks, 5 seeds, 1000 rounds unless --quick
     args.mode = args.mode or "quick"
     return args
 
@@ -119,12 +134,13 @@ def merge(paths: list[Path], name: str, out: Path, command: str, rename: dict[st
     if len(budgets) != 1:
         print(f"the pieces have different budgets: {sorted(budgets)}", file=sys.stderr)
         return 2
-    seen: dict[tuple[str, str, int], str] = {}
+    seen: dict[tuple[str, str, int, float | None], str] = {}
     for path, p in zip(paths, pieces):
         for r in p["runs"]:
-            key = (r["task"], r["contender"], r["seed"])
+            key = (r["task"], r["contender"], r["seed"], r.get("budget"))  # wall-clock mode: one run per budget
             if key in seen:
-                print(f"{key[1]} on {key[0]} seed {key[2]} is in both {seen[key]} and {path}", file=sys.stderr)
+                at = "" if key[3] is None else f" at {key[3]:g} s"
+                print(f"{key[1]} on {key[0]} seed {key[2]}{at} is in both {seen[key]} and {path}", file=sys.stderr)
                 return 2
             seen[key] = str(path)
     runs = [r for p in pieces for r in p["runs"]]
@@ -140,7 +156,8 @@ def merge(paths: list[Path], name: str, out: Path, command: str, rename: dict[st
     }
     result = {"meta": meta, "tasks": {k: v for p in pieces for k, v in p["tasks"].items()},  # the same split in every piece
               "notes": [n for p in pieces for n in p["notes"]], "runs": runs,
-              "analysis": analysis.analyze(runs, trials=first["budget"]["trials"])}
+              "analysis": (analysis.analyze_wallclock(runs, first["budget"]["wallclock"]) if "wallclock" in first["budget"]
+                           else analysis.analyze(runs, trials=first["budget"]["trials"]))}
     written = output.write(result, out)
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     return 0
@@ -157,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return merge(args.merge, args.name or "merged", args.out, command, dict(r.split("=") for r in args.rename))
     cfg = dict(MODES[args.mode])
+    if args.wallclock:
+        return wallclock(args, cfg)
     for key in ("seeds", "trials", "timeout", "rounds", "early_stopping"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
@@ -227,6 +246,90 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         print("nothing ran: " + "; ".join(notes), file=sys.stderr)
         return 1
+    paths = output.write(result, args.out)
+    print(f"wrote {', '.join(str(p) for p in paths.values())} in {result['meta']['wall_seconds']:.0f} s")
+    return 0
+
+
+def wallclock(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Issue 14's wall-clock mode: per task and seed one 80/20 dev/test split; per contender and budget B one run
+    limited to B seconds on one thread; the test score of what each hands over (see README.md here)."""
+    for key in ("seeds", "rounds", "early_stopping"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    task_names = args.tasks.split(",") if args.tasks else cfg["tasks"]
+    names = args.contenders.split(",") if args.contenders else list(cmod.WALLCLOCK)
+    unknown = [t for t in task_names if t not in tmod.TASKS] + [c for c in names if c not in cmod.WALLCLOCK]
+    if unknown:
+        print(f"unknown task or wall-clock contender: {', '.join(unknown)} (contenders: {', '.join(cmod.WALLCLOCK)})",
+              file=sys.stderr)
+        return 2
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"  # read when LightGBM/BLAS first load (every fit also gets num_threads=1 / n_jobs=1)
+    budgets, seeds = args.wallclock, list(range(cfg["seeds"]))
+    command = "python -m benchmarks.suite " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args.argv is None else args.argv))
+    started = time.time()
+    notes: list[str] = []
+    runs: list[dict[str, Any]] = []
+    task_info: dict[str, Any] = {}
+    runnable = []
+    for c in names:
+        why = cmod.wall_available(cmod.WALLCLOCK[c])
+        if why:
+            notes.append(f"contender {c}: skipped, {why}")
+            print(f"skip contender {c}: {why}", flush=True)
+        else:
+            runnable.append(c)
+
+    def one(c: str, split: Any, tname: str, seed: int, b: float | None) -> None:
+        wb = cmod.WallBudget(seconds=b if b is not None else 0.0, rounds=cfg["rounds"], early_stopping=cfg["early_stopping"])
+        t0 = time.perf_counter()
+        try:
+            res = cmod.WALLCLOCK[c].run(c, split, wb, seed)
+        except cmod.ContenderFailed as e:
+            res = cmod.RunResult(c, "", seed, skipped=str(e))
+        res.task, res.budget = tname, b
+        runs.append(asdict(res))
+        print(f"{tname:>14} seed {seed} {c:>14} @ {'-' if b is None else f'{b:g} s':>6}: test {_g(res.test)} "
+              f"({len(res.evals)} evals, {res.seconds:.1f} s{', ' + res.skipped[:200] if res.skipped else ''}; "
+              f"{time.perf_counter() - t0:.1f} s)", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="automl-wallclock-") as tmp:
+        work = args.work or Path(tmp)
+        for tname in task_names:
+            task = tmod.TASKS[tname]
+            try:
+                path = tmod.materialize(task, work)
+            except tmod.TaskUnavailable as e:
+                notes.append(f"task {tname}: skipped, {e}")
+                print(f"skip task {tname}: {e}", flush=True)
+                continue
+            for seed in seeds:
+                split = tmod.dev_test_split(task, path, seed, Path(tmp) / f"{tname}-{seed}")
+                task_info.setdefault(tname, {"task": task.task, "metric": split.metric, "source": task.source,
+                                             "rows": [len(split.y_dev), len(split.y_test)], "features": split.X_dev.shape[1]})
+                for c in runnable:
+                    if cmod.WALLCLOCK[c].one_fit:
+                        one(c, split, tname, seed, None)
+                for b in budgets:
+                    for c in runnable:
+                        if not cmod.WALLCLOCK[c].one_fit:
+                            one(c, split, tname, seed, b)
+
+    budget = {"wallclock": budgets, "rounds": cfg["rounds"], "early_stopping": cfg["early_stopping"]}
+    stem = args.name or ("wallclock-quick" if args.mode == "quick" else "wallclock")
+    result = {
+        "meta": {"mode": stem, "command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+                 "wall_seconds": round(time.time() - started, 1), "machine": machine(), "versions": versions(),
+                 "budget": budget, "seeds": seeds, "contenders": {c: cmod.WALLCLOCK[c].description for c in names}},
+        "tasks": task_info,
+        "notes": notes,
+        "runs": runs,
+    }
+    if not any(r["test"] is not None for r in runs):
+        print("nothing ran: " + "; ".join(notes + [r["skipped"] for r in runs if r["skipped"]]), file=sys.stderr)
+        return 1
+    result["analysis"] = analysis.analyze_wallclock(runs, budgets)
     paths = output.write(result, args.out)
     print(f"wrote {', '.join(str(p) for p in paths.values())} in {result['meta']['wall_seconds']:.0f} s")
     return 0

@@ -124,3 +124,39 @@ def spec_dict(task: Task, path: Path, *, trials: int, timeout: float | None, see
         "seed": seed,
         "fixed": dict(fixed),
     }
+
+
+#: The tasks goal (d) of the wall-clock mode calls small (under 2,000 rows): start-up and refit dominate there.
+SMALL = ["diabetes", "breast_cancer", "wine", "digits"]
+METRIC = {"regression": "rmse", "binary": "logloss", "multiclass": "logloss"}  # automl's default per task kind
+
+
+def dev_test_split(task: Task, path: Path, seed: int, work: Path) -> Any:
+    """The wall-clock mode's split of one task-seed: 80% dev (written to ``work``, the file every contender sees)
+    and 20% test rows that no contender sees (stratified for classification; split seed = the run seed).
+
+    Returns a ``contenders.Split``. Text columns become pandas categories with the dev rows' categories, as
+    automl.data does (pandas 3's ``str`` dtype is not a LightGBM input)."""
+    from sklearn.model_selection import train_test_split
+
+    from automl.data import encode_features, learn_categories
+    from benchmarks.suite.contenders import Split
+
+    df = pd.read_parquet(path)
+    df = df[df[task.target].notna()].reset_index(drop=True)
+    strat = None if task.task == "regression" else df[task.target].astype("object")
+    dev, test = train_test_split(df, test_size=0.2, random_state=seed, stratify=strat)
+    dev, test = dev.reset_index(drop=True), test.reset_index(drop=True)
+    work.mkdir(parents=True, exist_ok=True)
+    dev_path, test_path = work / f"{task.name}-dev.parquet", work / f"{task.name}-test.parquet"
+    dev.to_parquet(dev_path, index=False)
+    test.to_parquet(test_path, index=False)
+    X_dev, X_test = dev.drop(columns=[task.target]), test.drop(columns=[task.target])
+    cats = learn_categories(X_dev)
+    classes = None
+    if task.task != "regression":
+        classes = sorted(dev[task.target].astype("object").unique().tolist(), key=lambda v: (str(type(v)), v))
+    return Split(task=task.task, metric=METRIC[task.task], target=task.target, dev_path=dev_path, test_path=test_path,
+                 X_dev=encode_features(X_dev, cats), y_dev=dev[task.target].astype("object") if classes else dev[task.target],
+                 X_test=encode_features(X_test, cats), y_test=test[task.target].astype("object") if classes else test[task.target],
+                 classes=classes, work=work)
