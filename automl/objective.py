@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import optuna
@@ -36,8 +37,12 @@ def describe(e: BaseException) -> str:
     return (f"{e.__class__.__name__}: {text}" if text else e.__class__.__name__)[:500]
 
 
-def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) -> Callable[[optuna.Trial], Any]:
-    """An Optuna objective over ``prepared`` (see :func:`automl.runner.prepare`)."""
+def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
+                   deadline: float | None = None) -> Callable[[optuna.Trial], Any]:
+    """An Optuna objective over ``prepared`` (see :func:`automl.runner.prepare`).
+
+    ``deadline`` (``time.time()``): a trial still training then is cut short, keeping its model so far, early
+    enough that refitting it (see :func:`refit_share`) also ends by the deadline."""
     trainer, data, metrics = prepared.trainer, prepared.data, prepared.metrics
     params_spec, fixed = prepared.params, prepared.fixed
     multi = len(metrics) > 1
@@ -45,6 +50,16 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) 
 
     def objective(trial: optuna.Trial) -> Any:
         trial.set_user_attr(WORKER_ATTR, worker_id())
+        if deadline is not None:
+            started, share = time.time(), refit_share(data)
+
+            def stop() -> bool:
+                now = time.time()
+                return now + (now - started) * share >= deadline
+
+            fit_ctx = replace(ctx, stop=stop)
+        else:
+            fit_ctx = ctx
         params = space.suggest(trial, params_spec)
         curve: list[dict[str, Any]] = []
         first_used = None if multi else _optuna_compat.first_step_used(trial.study.pruner)
@@ -62,7 +77,7 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) 
         t0 = time.perf_counter()
         attrs: dict[str, Any] = {}  # written in one storage transaction when the trial ends
         try:
-            result, values, folds = fit_and_score(trainer, {**fixed, **params}, data, report, ctx, metrics)
+            result, values, folds = fit_and_score(trainer, {**fixed, **params}, data, report, fit_ctx, metrics)
             bad = [m.name for m, v in zip(metrics, values) if not math.isfinite(v)]
             if bad:
                 raise TrialFailed(f"validation {', '.join(bad)} is not finite ({values})")
@@ -89,6 +104,13 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None) 
         return values if multi else values[0]
 
     return objective
+
+
+def refit_share(data: Any) -> float:
+    """The refit that follows a run (test score, export) as a share of one trial's time: the model on
+    train+valid, about 1.25x one holdout fit, or one fold's share of a K-fold trial."""
+    k = getattr(data, "cv", 0) or 0
+    return 1.25 / k if k else 1.25
 
 
 #: A cross-validated trial's value of every metric on each fold (its value is their mean).

@@ -347,7 +347,7 @@ def work(
     sleep = float(os.environ.get(TEST_SLEEP_ENV) or 0)
     if sleep > 0:
         prepared = replace(prepared, trainer=_SlowTrainer(prepared.trainer, sleep))
-    objective = make_objective(prepared, threads=threads or threads_per_worker(1))
+    objective = make_objective(prepared, threads=threads or threads_per_worker(1), deadline=deadline)
     lock = claim_lock(study, url)
     poll = poll_seconds()
     result = WorkerResult()
@@ -357,7 +357,11 @@ def work(
         if stop is not None and stop():
             result.stopped_by = "stopped"
             break
-        if deadline is not None and time.time() + _expected(durations, prepared) >= deadline:
+        # Past the deadline a run still starts one trial when the study has no complete trial (cut short at the
+        # deadline, it is something to hand over); else no trial that would end past it.
+        if deadline is not None and time.time() + _expected(durations, prepared) >= deadline and (
+            result.added or storage_mod.count_states(study).get(TrialState.COMPLETE, 0)
+        ):
             result.stopped_by = "timeout"
             break
         with lock:
@@ -387,17 +391,14 @@ def work(
 
 
 def _expected(durations: list[float], prepared: Any) -> float:
-    """Seconds a next trial is expected to take (the median of this worker's trials), plus room for the end of
-    the run: the best trial's test refit (a typical trial; on cross-validated data one fold's share of it)."""
+    """Seconds a next trial is expected to take (the median of this worker's trials), plus the refit that ends
+    the run (:func:`automl.objective.refit_share` of it)."""
+    from automl.objective import refit_share
+
     if not durations:
         return 0.0
     typical = sorted(durations)[len(durations) // 2]
-    data = prepared.data
-    refit = 0.0
-    if getattr(data, "test", None) is not None:
-        k = getattr(data, "cv", 0) or 0
-        refit = typical * 1.5 / k if k else typical
-    return typical + refit
+    return typical * (1 + refit_share(prepared.data))
 
 
 # -- N worker processes --------------------------------------------------------------------------------

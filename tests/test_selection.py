@@ -172,3 +172,23 @@ def test_run_export_hands_over_the_same_model_as_export(study_file, tmp_path):
     ma, mb = (json.loads((tmp_path / d / "manifest.json").read_text()) for d in "ab")
     assert ma["test_scores"] == mb["test_scores"] and ma["trial"] == mb["trial"]
     assert (tmp_path / "a" / "model" / "model.txt").read_text() == (tmp_path / "b" / "model" / "model.txt").read_text()
+
+
+@pytest.mark.parametrize("cv", [0, 3])
+def test_a_trial_still_training_at_the_deadline_keeps_its_model_so_far(study_file, cv):
+    from automl.objective import make_objective
+
+    path = study_file(data={"path": "reg.csv", "target": "y", "cv": cv},
+                      fixed={"num_boost_round": 500, "early_stopping_rounds": 0, "num_threads": 1})
+    prepared = runner.prepare(api.load_study_file(path))
+    study = optuna.create_study()
+    study.optimize(make_objective(prepared, deadline=time.time()), n_trials=1)
+    t = study.trials[0]
+    assert t.state == TrialState.COMPLETE and t.user_attrs["stopped_by_time"] is True
+    assert t.user_attrs["rounds_trained"] == 10 and t.user_attrs["best_iteration"] == 10  # MIN_ROUNDS_BEFORE_STOP
+
+
+def test_a_budget_shorter_than_start_up_still_hands_over_a_model(study_file, tmp_path):
+    path = study_file(trials=None, timeout=0.01, fixed={"num_boost_round": 300, "num_threads": 1})
+    outcome = api.run_study_outcome(path, storage=f"sqlite:///{tmp_path / 's.db'}", progress=False)
+    assert outcome.added == 1 and outcome.study.best_trial.user_attrs["rounds_trained"] <= 300

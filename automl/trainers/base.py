@@ -100,6 +100,9 @@ class FitContext:
     task: str
     threads: int = 1
     seed: int = 0
+    #: The run's time budget: ``stop()`` True means end training now and keep the model so far (a trainer that
+    #: can, LightGBM, stops boosting there, as early stopping would); None = no time limit.
+    stop: Callable[[], bool] | None = None
 
 
 @runtime_checkable

@@ -22,6 +22,9 @@ EXTRA_KNOBS = {
 }
 EXTRA = {n: k.default for n, k in EXTRA_KNOBS.items()}
 
+#: A trial cut short by the time budget keeps at least this many rounds.
+MIN_ROUNDS_BEFORE_STOP = 10
+
 #: LightGBM's defaults in the default space's names (lambda 0 as the log range's floor, 1e-8).
 LIGHTGBM_DEFAULTS = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 1.0,
                      "bagging_fraction": 1.0, "lambda_l1": 1e-8, "lambda_l2": 1e-8}
@@ -168,11 +171,14 @@ class LightGBMTrainer(TabularTrainer):
         def to_ours(v: float) -> float:
             return transform(v) if transform else v
 
-        trained = [0]
+        trained, stopped = [0], [False]
 
         def pruning_callback(env: Any) -> None:
             step = env.iteration + 1
             trained[0] = step
+            if ctx.stop is not None and step >= MIN_ROUNDS_BEFORE_STOP and ctx.stop():
+                stopped[0] = True
+                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
             if step % every and step != env.end_iteration:
                 return
             for dataset, _name, value, _hib, *_ in env.evaluation_result_list:
@@ -196,7 +202,7 @@ class LightGBMTrainer(TabularTrainer):
         return FitResult(
             Model(booster, best),
             info={"best_iteration": int(best), "rounds_trained": int(trained[0] or booster.current_iteration()),
-                  "fit_seconds": round(time.perf_counter() - t0, 4)},
+                  "fit_seconds": round(time.perf_counter() - t0, 4), **({"stopped_by_time": True} if stopped[0] else {})},
         )
 
     def fit_cv(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext,
@@ -220,11 +226,14 @@ class LightGBMTrainer(TabularTrainer):
             def feval(preds, ds):  # noqa: ANN001 - LightGBM's callback signature
                 return metric.name, metric.score(task, ds.get_label(), preds), metric.greater_is_better
 
-        trained = [0]
+        trained, stopped = [0], [False]
 
         def pruning_callback(env: Any) -> None:
             step = env.iteration + 1
             trained[0] = step
+            if ctx.stop is not None and step >= MIN_ROUNDS_BEFORE_STOP and ctx.stop():
+                stopped[0] = True
+                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
             if step % every and step != env.end_iteration:
                 return
             for dataset, _name, value, *_ in env.evaluation_result_list:
@@ -253,7 +262,7 @@ class LightGBMTrainer(TabularTrainer):
         return (
             FitResult(Model(cvb.boosters[0], best),
                       info={"best_iteration": best, "rounds_trained": int(trained[0] or best),
-                            "fit_seconds": round(time.perf_counter() - t0, 4)}),
+                            "fit_seconds": round(time.perf_counter() - t0, 4), **({"stopped_by_time": True} if stopped[0] else {})}),
             per_fold,
         )
 
