@@ -290,7 +290,15 @@ class _SlowTrainer:
         self._trainer, self._seconds = trainer, seconds
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._trainer, name)
+        found = getattr(self._trainer, name)
+        if name != "fit_cv":
+            return found
+
+        def fit_cv(*args: Any, **kwargs: Any) -> Any:  # cross-validated trials sleep too
+            time.sleep(self._seconds)
+            return found(*args, **kwargs)
+
+        return fit_cv
 
     def fit(self, *args: Any, **kwargs: Any) -> Any:
         time.sleep(self._seconds)
