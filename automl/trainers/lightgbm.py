@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -56,6 +57,18 @@ def known_params() -> frozenset[str]:
         names.add(main)
         names.update(aliases)
     return frozenset(names)
+
+
+@dataclass
+class _Boosting:
+    """One fit's LightGBM set-up (see LightGBMTrainer._boosting) and what its callback saw."""
+
+    params: dict[str, Any]
+    rounds: int
+    feval: Any
+    callbacks: list[Any]
+    trained: int = 0
+    stopped: bool = False
 
 
 class Model:
@@ -152,7 +165,9 @@ class LightGBMTrainer(TabularTrainer):
         p["metric"] = native if native else "None"
         return p
 
-    def fit(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext) -> FitResult:
+    def _boosting(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext) -> _Boosting:
+        """What ``lgb.train`` and ``lgb.cv`` share: parameters, the custom metric, the callback that reports the
+        validation metric (every ``report_every`` rounds) and stops at the time budget, and early stopping."""
         import lightgbm as lgb
 
         extra = {k: params.get(k, v) for k, v in EXTRA.items()}
@@ -168,31 +183,35 @@ class LightGBMTrainer(TabularTrainer):
             def feval(preds, ds):  # noqa: ANN001 - LightGBM's callback signature
                 return metric.name, metric.score(task, ds.get_label(), preds), metric.greater_is_better
 
-        def to_ours(v: float) -> float:
-            return transform(v) if transform else v
-
-        trained, stopped = [0], [False]
+        run = _Boosting(p, rounds, feval, [])
 
         def pruning_callback(env: Any) -> None:
             step = env.iteration + 1
-            trained[0] = step
+            run.trained = step
             if ctx.stop is not None and step >= MIN_ROUNDS_BEFORE_STOP and ctx.stop():
-                stopped[0] = True
+                run.stopped = True
                 raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
             if step % every and step != env.end_iteration:
                 return
-            for dataset, _name, value, _hib, *_ in env.evaluation_result_list:
-                if dataset == "valid":
-                    report(step, float(to_ours(value)))
+            for dataset, _name, value, *_ in env.evaluation_result_list:
+                if dataset == "valid":  # lgb.cv names the fold mean "valid" too
+                    report(step, float(transform(value) if transform else value))
                     return
 
         pruning_callback.order = 25  # after record_evaluation, before early stopping (order 30)
-        train, valid = self.datasets(p, data)
-        callbacks = [pruning_callback]
+        run.callbacks.append(pruning_callback)
         esr = extra["early_stopping_rounds"]
         boosting = next((p[k] for k in ("boosting", "boosting_type", "boost") if k in p), "gbdt")
         if esr and boosting != "dart":  # LightGBM cannot early-stop dart (it rewrites earlier trees)
-            callbacks.append(lgb.early_stopping(int(esr), first_metric_only=True, verbose=False))
+            run.callbacks.append(lgb.early_stopping(int(esr), first_metric_only=True, verbose=False))
+        return run
+
+    def fit(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext) -> FitResult:
+        import lightgbm as lgb
+
+        run = self._boosting(params, data, report, ctx)
+        p, rounds, feval, callbacks = run.params, run.rounds, run.feval, run.callbacks
+        train, valid = self.datasets(p, data)
         t0 = time.perf_counter()
         booster = lgb.train(
             p, train, num_boost_round=rounds, valid_sets=[valid], valid_names=["valid"],
@@ -201,8 +220,8 @@ class LightGBMTrainer(TabularTrainer):
         best = booster.best_iteration or booster.current_iteration()
         return FitResult(
             Model(booster, best),
-            info={"best_iteration": int(best), "rounds_trained": int(trained[0] or booster.current_iteration()),
-                  "fit_seconds": round(time.perf_counter() - t0, 4), **({"stopped_by_time": True} if stopped[0] else {})},
+            info={"best_iteration": int(best), "rounds_trained": int(run.trained or booster.current_iteration()),
+                  "fit_seconds": round(time.perf_counter() - t0, 4), **({"stopped_by_time": True} if run.stopped else {})},
         )
 
     def fit_cv(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext,
@@ -213,46 +232,14 @@ class LightGBMTrainer(TabularTrainer):
         that iteration (fold i's model on fold i's validation rows)."""
         import lightgbm as lgb
 
-        extra = {k: params.get(k, v) for k, v in EXTRA.items()}
-        rounds = int(extra["num_boost_round"])
-        every = int(extra["report_every"] or _report_every(rounds))
-        p = self.lgb_params(params, data, ctx)
-        metric: Metric = ctx.metric
-        transform = NATIVE.get(metric.name, (None, None))[1]
-        feval = None
-        if p["metric"] == "None":
-            task = data.task
-
-            def feval(preds, ds):  # noqa: ANN001 - LightGBM's callback signature
-                return metric.name, metric.score(task, ds.get_label(), preds), metric.greater_is_better
-
-        trained, stopped = [0], [False]
-
-        def pruning_callback(env: Any) -> None:
-            step = env.iteration + 1
-            trained[0] = step
-            if ctx.stop is not None and step >= MIN_ROUNDS_BEFORE_STOP and ctx.stop():
-                stopped[0] = True
-                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
-            if step % every and step != env.end_iteration:
-                return
-            for dataset, _name, value, *_ in env.evaluation_result_list:
-                if dataset == "valid":
-                    report(step, float(transform(value) if transform else value))
-                    return
-
-        pruning_callback.order = 25
-        callbacks = [pruning_callback]
-        esr = extra["early_stopping_rounds"]
-        boosting = next((p[k] for k in ("boosting", "boosting_type", "boost") if k in p), "gbdt")
-        if esr and boosting != "dart":
-            callbacks.append(lgb.early_stopping(int(esr), first_metric_only=True, verbose=False))
+        run = self._boosting(params, data, report, ctx)
+        p, rounds = run.params, run.rounds
         full = self.dev_dataset(p, data)
         t0 = time.perf_counter()
-        out = lgb.cv(p, full, num_boost_round=rounds, folds=data.folds, feval=feval, callbacks=callbacks,
+        out = lgb.cv(p, full, num_boost_round=rounds, folds=data.folds, feval=run.feval, callbacks=run.callbacks,
                      return_cvbooster=True)
         cvb = out["cvbooster"]
-        best = int(cvb.best_iteration) if (cvb.best_iteration or 0) > 0 else int(trained[0] or rounds)
+        best = int(cvb.best_iteration) if (cvb.best_iteration or 0) > 0 else int(run.trained or rounds)
         dev = data.dev
         per_fold: list[list[float]] = [[] for _ in metrics]
         for booster, (_tr, va) in zip(cvb.boosters, data.folds, strict=True):
@@ -261,8 +248,8 @@ class LightGBMTrainer(TabularTrainer):
                 per_fold[j].append(float(m.score(data.task, dev.y[va], pred)))
         return (
             FitResult(Model(cvb.boosters[0], best),
-                      info={"best_iteration": best, "rounds_trained": int(trained[0] or best),
-                            "fit_seconds": round(time.perf_counter() - t0, 4), **({"stopped_by_time": True} if stopped[0] else {})}),
+                      info={"best_iteration": best, "rounds_trained": int(run.trained or best),
+                            "fit_seconds": round(time.perf_counter() - t0, 4), **({"stopped_by_time": True} if run.stopped else {})}),
             per_fold,
         )
 
