@@ -29,14 +29,19 @@ def _prefix(target: Path) -> str:
     return f".{target.name}{_TAG}{os.getpid()}-"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this machine still runs (a zombie its parent has not reaped counts as dead)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def clean_leftovers(target: Path) -> None:
@@ -47,7 +52,7 @@ def clean_leftovers(target: Path) -> None:
             if not p.name.startswith(head):
                 continue
             pid = p.name[len(head):].split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 if p.is_dir() and not p.is_symlink():
                     shutil.rmtree(p, ignore_errors=True)
                 else:

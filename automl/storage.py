@@ -21,6 +21,7 @@ import optuna
 from optuna.trial import TrialState
 
 from automl.errors import StorageError
+from automl.fsutil import pid_alive
 
 ENV_VAR = "AUTOML_STORAGE"
 #: Defaults of $AUTOML_HEARTBEAT_INTERVAL / $AUTOML_GRACE_PERIOD (seconds), read when a storage is opened.
@@ -337,20 +338,6 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed child its parent has not reaped yet is a zombie: dead for our purpose
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = None) -> list[int]:
     """Fail RUNNING trials whose worker is gone, and enqueue their parameters again (see :func:`retry_trial`).
 
@@ -379,7 +366,7 @@ def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = No
         w = str(t.user_attrs.get(WORKER_ATTR, ""))
         h, _, pid = w.rpartition(":")
         if h == host and pid.isdigit():
-            if _alive(int(pid)):
+            if pid_alive(int(pid)):
                 continue
             reason = f"worker {w} died while the trial ran"
         elif stale_ids is not None:
