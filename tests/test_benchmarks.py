@@ -281,3 +281,13 @@ def test_wallclock_quick_end_to_end(tmp_path):
     assert "## Mean test-score rank per budget" in md and "## automl: end-to-end seconds against its budget" in md
     page = (out / "suite-wallclock-quick.html").read_text()
     assert page.count("Plotly.newPlot") == 1 + 2 * 2 and 'src="http' not in page
+
+
+def test_suite_seed_list_runs_exactly_the_named_seeds():
+    from benchmarks.suite import run
+
+    args = run.parse(["--wallclock", "15", "--seed-list", "4,1,2"])
+    assert args.seed_list == [1, 2, 4]
+    assert run.parse(["--quick"]).seed_list is None
+    with pytest.raises(SystemExit):
+        run.parse(["--quick", "--seed-list", "one"])

@@ -42,6 +42,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tasks", help=f"comma-separated, from: {', '.join(tmod.TASKS)}")
     p.add_argument("--contenders", help=f"comma-separated, from: {', '.join(cmod.CONTENDERS)}")
     p.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
+    p.add_argument("--seed-list", metavar="S1,S2,...",
+                   help="exactly these seeds (e.g. 1,2,3,4 for a piece to merge with a seed-0 run); overrides --seeds")
     p.add_argument("--trials", type=int, help="trial budget per run")
     p.add_argument("--timeout", type=float, help="wall-clock budget per run, seconds")
     p.add_argument("--wallclock", metavar="B1,B2,...",
@@ -60,6 +62,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="with --merge: call contender OLD NEW (e.g. an ablation that became automl's default)")
     args = p.parse_args(argv)
     args.argv = argv
+    if args.seed_list is not None:
+        try:
+            args.seed_list = sorted({int(x) for x in args.seed_list.split(",")})
+        except ValueError:
+            p.error(f"--seed-list takes whole numbers separated by commas, e.g. 1,2,3 (got {args.seed_list!r})")
+        if not args.seed_list or min(args.seed_list) < 0:
+            p.error("--seed-list: every seed must be >= 0")
     if args.wallclock is not None:
         try:
             args.wallclock = sorted({float(b) for b in args.wallclock.split(",")})
@@ -186,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown task or contender: {', '.join(unknown)}", file=sys.stderr)
         return 2
     budget = cmod.Budget(trials=cfg["trials"], timeout=cfg["timeout"], rounds=cfg["rounds"], early_stopping=cfg["early_stopping"])
-    seeds = list(range(cfg["seeds"]))
+    seeds = args.seed_list or list(range(cfg["seeds"]))
     command = "python -m benchmarks.suite " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     started = time.time()
     notes: list[str] = []
@@ -266,7 +275,7 @@ def wallclock(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
         return 2
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"  # read when LightGBM/BLAS first load (every fit also gets num_threads=1 / n_jobs=1)
-    budgets, seeds = args.wallclock, list(range(cfg["seeds"]))
+    budgets, seeds = args.wallclock, args.seed_list or list(range(cfg["seeds"]))
     command = "python -m benchmarks.suite " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args.argv is None else args.argv))
     started = time.time()
     notes: list[str] = []
