@@ -17,6 +17,7 @@ def first_step_used(pruner: optuna.pruners.BasePruner) -> int | None:
     pruners skip steps before ``n_warmup_steps`` (Optuna keeps it as ``_n_warmup_steps``); NopPruner skips all;
     any other pruner (successive halving, Hyperband, wrappers, a user's own) gets every step.
     """
+    pruner = getattr(pruner, "inner", pruner)  # a wrapper (automl.trainers.auto.FamilyPruner) prunes as its pruner
     if isinstance(pruner, optuna.pruners.NopPruner):
         return None
     if isinstance(pruner, (optuna.pruners.PercentilePruner, optuna.pruners.ThresholdPruner)):

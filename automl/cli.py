@@ -116,13 +116,19 @@ def run(
         typer.echo(f"recovered trials left running by a dead process: {outcome.recovered} (their parameters are retried)")
     typer.echo(f"study {study.study_name!r} in {mask(outcome.url)}: {outcome.added} trials added, {outcome.finished} finished ({outcome.stopped_by})")
     _print_best(study, outcome.test_scores)
+    ens = outcome.ensemble
+    if ens is not None:
+        members = ", ".join(f"#{n} x{w:.2f}" for n, w in ens.members)
+        metric = outcome.prepared.metrics[0].name if outcome.prepared is not None else "value"
+        test = ", ".join(f"{k}={_fmt_value(v)}" for k, v in ens.test.items())
+        typer.echo(f"ensemble of {len(ens.members)} trials ({members}): out-of-fold {metric}={_fmt_value(ens.valid)} "
+                   f"(best trial alone {_fmt_value(ens.best_single[1])})" + (f", test: {test} (members refit on train+valid)" if test else ""))
     if export_dir is not None:
         from automl import export as export_mod
 
         done = export_mod.export(outcome.prepared.spec, export_dir, storage=storage, prepared=outcome.prepared,
-                                 refits=outcome.refits)
-        scores = ", ".join(f"{k}={_fmt_value(v)}" for k, v in done.test_scores.items()) or "no test split"
-        typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores}; model refit on train+valid)")
+                                 refits=outcome.refits, fitted_ensemble=outcome.ensemble)
+        _print_exported(done)
     if report:
         path = api.write_report(study, report_path or api.default_report_path(study.study_name), importance=importance)
         typer.echo(f"report: {path}")
@@ -261,14 +267,27 @@ def export(
     study_name: Optional[str] = StudyOpt,
     trial: Optional[int] = typer.Option(None, "--trial", help="Export this trial number instead of the best."),
     test_rows: bool = typer.Option(False, "--test-rows", help="Also write the held-back test rows as test_rows.csv."),
+    ensemble: Optional[bool] = typer.Option(
+        None, "--ensemble/--no-ensemble",
+        help="The study's ensemble of its best trials (default: when the run chose one) or the best trial alone."),
 ) -> None:
-    """Retrain the best trial on train+valid, score it once on test, write model, params and manifest."""
+    """Retrain the best trial (or the study's ensemble) on train+valid, score it once on test, write model, params and manifest."""
     from automl import api
 
     _need_study(study_file, study_name)
-    done = api.export_study(study_file, output, storage=storage, study_name=study_name, trial=trial, test_rows=test_rows)
+    done = api.export_study(study_file, output, storage=storage, study_name=study_name, trial=trial, test_rows=test_rows,
+                            ensemble=ensemble)
+    _print_exported(done)
+
+
+def _print_exported(done: Any) -> None:
     scores = ", ".join(f"{k}={_fmt_value(v)}" for k, v in done.test_scores.items()) or "no test split"
-    typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores}; model refit on train+valid)")
+    if done.ensemble:
+        members = ", ".join(f"#{n} x{w:.2f}" for n, w in done.ensemble)
+        typer.echo(f"exported an ensemble of {len(done.ensemble)} trials ({members}) to {done.directory} "
+                   f"(test: {scores}; members refit on train+valid)")
+    else:
+        typer.echo(f"exported trial #{done.trial} to {done.directory} (test: {scores}; model refit on train+valid)")
 
 
 @app.command()

@@ -52,10 +52,11 @@ class ExportError(AutomlError):
 @dataclass
 class Exported:
     directory: Path
-    trial: int
+    trial: int  # the exported trial; of an ensemble, its heaviest member
     params: dict[str, Any]
     test_scores: dict[str, float] = field(default_factory=dict)
     valid_values: dict[str, float] = field(default_factory=dict)
+    ensemble: list[tuple[int, float]] | None = None  # [(trial number, weight)] when an ensemble was exported
 
 
 def _plain(v: Any) -> Any:
@@ -149,11 +150,18 @@ def export(
     test_rows: bool = False,
     prepared: Any = None,
     refits: dict[int, Any] | None = None,
+    ensemble: bool | None = None,
+    fitted_ensemble: Any = None,
 ) -> Exported:
     """Retrain a study's best (or given) trial on train+valid, score it on test, and write ``out_dir``.
 
     ``prepared`` (the study file already prepared) and ``refits`` ({trial number: fit result on train+valid},
-    from :func:`automl.runner.record_test_scores`) let ``automl run --export`` skip loading and fitting again."""
+    from :func:`automl.runner.record_test_scores`) let ``automl run --export`` skip loading and fitting again.
+
+    ``ensemble``: None exports the study's ensemble (automl.ensemble) when the run chose one (it beat the best
+    trial on validation) and no ``trial`` is given; True requires it; False exports the best trial alone.
+    ``fitted_ensemble``: the run's ensemble with its members already refit."""
+    from automl import ensemble as ensemble_mod
     from automl import manifest, runner
     from automl import storage as storage_mod
     from automl.trainers.base import FitContext
@@ -161,6 +169,16 @@ def export(
     prepared = prepared if prepared is not None else runner.prepare(spec)
     url = storage_mod.resolve_url(storage, spec)
     study = storage_mod.load_study(storage_mod.open_storage(url, must_exist=True), spec.study_name, url)
+    ens = None
+    if ensemble is not False and trial is None:
+        ens = fitted_ensemble if fitted_ensemble is not None else ensemble_mod.stored(study)
+    if ensemble and trial is not None:
+        raise ExportError("--ensemble exports the study's ensemble, --trial one trial: give one of them")
+    if ensemble and ens is None:
+        raise ExportError(f"study {study.study_name!r} has no ensemble (none beat its best trial on validation, or the "
+                          "study is not cross-validated); export without --ensemble")
+    if ens is not None:
+        return _export_ensemble(spec, out_dir, study, url, prepared, ens, refits, test_rows)
     chosen = choose_trial(study, trial)
     trainer, data = prepared.trainer, prepared.data
     stored = study.user_attrs.get("automl:data_fingerprint")
@@ -193,26 +211,12 @@ def export(
 
     names = [m.name for m in prepared.metrics]
     valid_values = dict(zip(names, chosen.values, strict=True))
-    user = getattr(data, "user_name", lambda c: c)
     with atomic_folder(out) as tmp:
         (tmp / MODEL_DIR).mkdir()
         trainer.save_model(result, tmp / MODEL_DIR)
         _write_json(tmp / PARAMS_FILE, {"trial": chosen.number, "params": dict(chosen.params),
                                         "fixed": prepared.fixed, "final": final})
-        _write_json(tmp / PREDICT_FILE, {
-            "format_version": FORMAT_VERSION,
-            "trainer": trainer.name,
-            "model": spec.model,
-            "task": data.task,
-            "target": data.target,
-            "features": [user(c) for c in data.features],
-            "internal_names": {user(c): c for c in data.features if user(c) != c},
-            "numeric": [user(c) for c in data.features if c not in data.categories],
-            "datetimes": [user(c) for c in getattr(data, "datetimes", [])],
-            "categories": {user(k): [_plain(v) for v in cats] for k, cats in data.categories.items()},
-            "classes": [_plain(c) for c in data.classes] if data.classes else None,
-            "metrics": names,
-        })
+        _write_json(tmp / PREDICT_FILE, _predict_info(spec, prepared, names))
         if test_rows and full.test is not None:
             raw_rows(data).to_csv(tmp / TEST_ROWS_FILE, index=False)
         _write_json(tmp / MANIFEST_FILE, manifest.build(
@@ -223,6 +227,82 @@ def export(
             files=file_hashes(tmp),
         ))
     return Exported(out, chosen.number, final, scores, valid_values)
+
+
+def _predict_info(spec: Any, prepared: Any, names: list[str]) -> dict[str, Any]:
+    data, trainer = prepared.data, prepared.trainer
+    user = getattr(data, "user_name", lambda c: c)
+    return {
+        "format_version": FORMAT_VERSION,
+        "trainer": trainer.name,
+        "model": spec.model,
+        "task": data.task,
+        "target": data.target,
+        "features": [user(c) for c in data.features],
+        "internal_names": {user(c): c for c in data.features if user(c) != c},
+        "numeric": [user(c) for c in data.features if c not in data.categories],
+        "datetimes": [user(c) for c in getattr(data, "datetimes", [])],
+        "categories": {user(k): [_plain(v) for v in cats] for k, cats in data.categories.items()},
+        "classes": [_plain(c) for c in data.classes] if data.classes else None,
+        "metrics": names,
+    }
+
+
+def _member_dir(number: int) -> str:
+    return f"trial-{number}"
+
+
+def _export_ensemble(spec: Any, out_dir: str | Path, study: Any, url: str, prepared: Any, ens: Any,
+                     refits: dict[int, Any] | None, test_rows: bool) -> Exported:
+    """Write the study's ensemble: each member refit on train+valid under ``model/trial-N/``, the weights in
+    ``predict.json`` (``ensemble``), the members' parameters in ``params.json``."""
+    from automl import ensemble as ensemble_mod
+    from automl import manifest
+    from automl import storage as storage_mod
+    from automl.fsutil import atomic_folder
+
+    trainer, data = prepared.trainer, prepared.data
+    if not ensemble_mod.exportable(trainer):
+        raise ExportError(f"trainer {trainer.name!r} cannot export models (it defines no save_model/load_model)")
+    out = Path(out_dir)
+    check_target_folder(out)
+    ensemble_mod.refit(prepared, study, ens, refits)
+    full = refit_data(data)
+    scores: dict[str, float] = {}
+    if getattr(full, "test", None) is not None:
+        pred = ensemble_mod.predict(trainer, ens, full.test.X)
+        scores = {m.name: float(m.score(prepared.task, full.test.y, pred)) for m in prepared.metrics
+                  if math.isfinite(m.score(prepared.task, full.test.y, pred))}
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    names = [m.name for m in prepared.metrics]
+    members = []
+    for number, weight in ens.members:
+        t = by_number[number]
+        params = {**prepared.fixed, **t.params}
+        members.append({"trial": number, "weight": weight, "params": dict(t.params),
+                        "final": trainer.final_params(params, t.user_attrs), "valid": t.value})
+    with atomic_folder(out) as tmp:
+        (tmp / MODEL_DIR).mkdir()
+        for number, _w in ens.members:
+            d = tmp / MODEL_DIR / _member_dir(number)
+            d.mkdir()
+            trainer.save_model(ens.results[number], d)
+        _write_json(tmp / PARAMS_FILE, {"ensemble": members, "fixed": prepared.fixed})
+        info = _predict_info(spec, prepared, names)
+        info["ensemble"] = [{"trial": n, "weight": w, "dir": _member_dir(n)} for n, w in ens.members]
+        _write_json(tmp / PREDICT_FILE, info)
+        if test_rows and full.test is not None:
+            raw_rows(data).to_csv(tmp / TEST_ROWS_FILE, index=False)
+        _write_json(tmp / MANIFEST_FILE, manifest.build(
+            spec, data, trial=ens.members[0][0], storage=storage_mod.mask(url),
+            valid_values={names[0]: ens.valid}, test_scores=scores, test_scores_of=TEST_SCORES_OF,
+            test_rows=len(full.test) if full.test is not None else 0, train_rows=len(full.train),
+            ensemble={"members": [{"trial": n, "weight": w} for n, w in ens.members],
+                      "best_single": {"trial": ens.best_single[0], "valid": ens.best_single[1]}},
+            files=file_hashes(tmp),
+        ))
+    return Exported(out, ens.members[0][0], members[0]["final"], scores, {names[0]: ens.valid},
+                    ensemble=list(ens.members))
 
 
 def _base_hook(name: str) -> Any:
@@ -265,6 +345,13 @@ def load(directory: str | Path) -> Loaded:
         trainer = trainers.get(info["trainer"])
     except KeyError:
         raise ExportError(f"{d} needs trainer {info['trainer']!r}, which is not installed") from None
+    if info.get("ensemble"):
+        from automl.ensemble import Ensemble
+
+        members = [(int(m["trial"]), float(m["weight"])) for m in info["ensemble"]]
+        ens = Ensemble(members, float("nan"), (members[0][0], float("nan")))
+        ens.results = {n: trainer.load_model(d / MODEL_DIR / _member_dir(n)) for n, _w in members}
+        return Loaded(d, info, trainer, ens)
     return Loaded(d, info, trainer, trainer.load_model(d / MODEL_DIR))
 
 
@@ -336,7 +423,12 @@ def predict_frame(loaded: Loaded, X: pd.DataFrame, label: str = "data") -> pd.Da
     from automl.metrics import BINARY, MULTICLASS
 
     Xe = prepare_rows(loaded, X, label)
-    raw = np.asarray(loaded.trainer.predict(loaded.result, Xe), dtype=float)
+    from automl.ensemble import Ensemble, predict
+
+    if isinstance(loaded.result, Ensemble):
+        raw = predict(loaded.trainer, loaded.result, Xe)
+    else:
+        raw = np.asarray(loaded.trainer.predict(loaded.result, Xe), dtype=float)
     if loaded.task == BINARY:
         proba = np.column_stack([1 - raw, raw])
         idx = (raw >= 0.5).astype(int)  # the threshold automl.metrics uses for labels

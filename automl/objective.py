@@ -38,15 +38,17 @@ def describe(e: BaseException) -> str:
 
 
 def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
-                   deadline: float | None = None) -> Callable[[optuna.Trial], Any]:
+                   deadline: float | None = None, recorder: Any = None) -> Callable[[optuna.Trial], Any]:
     """An Optuna objective over ``prepared`` (see :func:`automl.runner.prepare`).
 
     ``deadline`` (``time.time()``): a trial still training then is cut short, keeping its model so far, early
-    enough that refitting it (see :func:`refit_share`) also ends by the deadline."""
+    enough that refitting it (see :func:`refit_share`) also ends by the deadline.
+    ``recorder`` (an :class:`automl.ensemble.Recorder`): stores the out-of-fold predictions of good trials."""
     trainer, data, metrics = prepared.trainer, prepared.data, prepared.metrics
     params_spec, fixed = prepared.params, prepared.fixed
     multi = len(metrics) > 1
-    ctx = FitContext(metric=metrics[0], task=prepared.task, threads=threads, seed=(prepared.spec.seed or 0) if seed is None else seed)
+    ctx = FitContext(metric=metrics[0], task=prepared.task, threads=threads, seed=(prepared.spec.seed or 0) if seed is None else seed,
+                     keep_predictions=recorder is not None)
 
     def objective(trial: optuna.Trial) -> Any:
         trial.set_user_attr(WORKER_ATTR, worker_id())
@@ -85,6 +87,8 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
             attrs.update({f"valid_{m.name}": float(v) for m, v in zip(metrics, values)})
             if folds is not None:
                 attrs[FOLDS_ATTR] = {m.name: [float(v) for v in f] for m, f in zip(metrics, folds)}
+            if recorder is not None and result.predictions is not None and recorder.wants(values[0]):
+                attrs[PREDICTIONS_ATTR] = recorder.record(trial, values[0], result.predictions)
         except optuna.TrialPruned:
             attrs["pruned_at_step"] = curve[-1]["step"] if curve else 0
             raise
@@ -108,13 +112,18 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
 
 def refit_share(data: Any) -> float:
     """The refit that follows a run (test score, export) as a share of one trial's time: the model on
-    train+valid, about 1.25x one holdout fit, or one fold's share of a K-fold trial."""
+    train+valid, about 1.25x one holdout fit, or one fold's share of a K-fold trial; a cross-validated study
+    refits the members of its ensemble too (automl.ensemble.EXPECTED_MEMBERS of them)."""
+    from automl.ensemble import EXPECTED_MEMBERS
+
     k = getattr(data, "cv", 0) or 0
-    return 1.25 / k if k else 1.25
+    return 1.25 * EXPECTED_MEMBERS / k if k else 1.25
 
 
 #: A cross-validated trial's value of every metric on each fold (its value is their mean).
 FOLDS_ATTR = "fold_values"
+#: The artifact id of a trial's stored out-of-fold predictions (automl.ensemble).
+PREDICTIONS_ATTR = "valid_predictions"
 
 
 def _silent(step: int, value: float, **extras: Any) -> None:
@@ -136,18 +145,35 @@ def fit_and_score(trainer: Any, params: dict[str, Any], data: Any, report: Calla
     if hasattr(trainer, "fit_cv"):
         result, per_fold = trainer.fit_cv(params, data, report, ctx, metrics)
     else:
-        per_fold = [[] for _ in metrics]
-        infos = []
-        for i in range(data.cv):
-            part = data.fold(i)
-            result = trainer.fit(params, part, report if i == 0 else _silent, ctx)
-            infos.append(result.info)
-            for j, v in enumerate(trainer.evaluate(result, part, "valid", metrics)):
-                per_fold[j].append(float(v))
-        # Whole-number facts (best_iteration, best_epoch, ...) become the folds' rounded mean, for the refit.
-        for k in infos[0]:
-            vals = [inf.get(k) for inf in infos]
-            if all(isinstance(x, int) and not isinstance(x, bool) for x in vals):
-                result.info[k] = int(round(sum(vals) / len(vals)))
+        result, per_fold = fit_folds(trainer, params, data, report, ctx, metrics)
     values = [sum(f) / len(f) for f in per_fold]
     return result, values, per_fold
+
+
+def fit_folds(trainer: Any, params: dict[str, Any], data: Any, report: Callable[..., None], ctx: FitContext,
+              metrics: list[Any]) -> tuple[Any, list[list[float]]]:
+    """Cross-validation for a trainer without ``fit_cv``: the folds one after another, the first fold's curve
+    reported to the pruner and the rest silent; (the last fold's result, each metric's per-fold values)."""
+    per_fold: list[list[float]] = [[] for _ in metrics]
+    infos = []
+    oof = None
+    for i in range(data.cv):
+        part = data.fold(i)
+        result = trainer.fit(params, part, report if i == 0 else _silent, ctx)
+        infos.append(result.info)
+        for j, v in enumerate(trainer.evaluate(result, part, "valid", metrics)):
+            per_fold[j].append(float(v))
+        if ctx.keep_predictions:
+            import numpy as np
+
+            pred = np.asarray(trainer.predict(result, part.valid.X), dtype=np.float32)
+            if oof is None:
+                oof = np.zeros((len(data.dev.y), *pred.shape[1:]), dtype=np.float32)
+            oof[data.folds[i][1]] = pred
+    result.predictions = oof
+    # Whole-number facts (best_iteration, best_epoch, ...) become the folds' rounded mean, for the refit.
+    for k in infos[0]:
+        vals = [inf.get(k) for inf in infos]
+        if all(isinstance(x, int) and not isinstance(x, bool) for x in vals):
+            result.info[k] = int(round(sum(vals) / len(vals)))
+    return result, per_fold

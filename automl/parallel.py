@@ -331,7 +331,7 @@ def load_for_worker(prepared: Any, url: str, index: int, seed: int | None = None
     n_obj = len(prepared.metrics)
     base = spec.seed if seed is None else seed
     sampler = samplers.make_sampler(spec.sampler, seed=derive_seed(base, index), n_objectives=n_obj, grid=prepared.grid)
-    pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj, defaults=samplers.pruner_defaults(prepared))
+    pruner = samplers.study_pruner(prepared)
     return optuna.load_study(study_name=spec.study_name, storage=storage_mod.open_storage(url), sampler=sampler, pruner=pruner)
 
 
@@ -355,7 +355,10 @@ def work(
     sleep = float(os.environ.get(TEST_SLEEP_ENV) or 0)
     if sleep > 0:
         prepared = replace(prepared, trainer=_SlowTrainer(prepared.trainer, sleep))
-    objective = make_objective(prepared, threads=threads or threads_per_worker(1), deadline=deadline)
+    from automl import ensemble
+
+    recorder = ensemble.Recorder(url, prepared.metrics[0].greater_is_better) if ensemble.supported(prepared, url) else None
+    objective = make_objective(prepared, threads=threads or threads_per_worker(1), deadline=deadline, recorder=recorder)
     lock = claim_lock(study, url)
     poll = poll_seconds()
     result = WorkerResult()

@@ -54,10 +54,17 @@ def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
         add(f, m)
     for f, m in samplers.option_problems("pruner", spec.pruner, samplers.PRUNERS, samplers.DEFAULT_PRUNER):
         add(f, m)
+    if isinstance(spec.model, list) and (not spec.model or len(set(spec.model)) != len(spec.model)):
+        add("model", "a list of trainers must name each trainer once and at least one (or write model: auto)")
+        raise StudyFileError(problems)
     try:
-        trainer = trainers.get(spec.model)
-    except KeyError:
-        add("model", f"unknown trainer {spec.model!r}" + suggest(spec.model, trainers.names()))
+        trainer = trainers.resolve(spec.model)
+    except KeyError as e:
+        name = e.args[0]
+        from automl.trainers.auto import INSTALL
+
+        how = f"; install it: {INSTALL[name]}" if name in INSTALL else suggest(name, [n for n in trainers.names() if n != "auto"])
+        add("model", f"unknown trainer {name!r}{how}")
         raise StudyFileError(problems) from None
 
     for n, m in trainer.check_params(spec.params or {}):
@@ -93,7 +100,10 @@ def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
         else:
             metrics.append(table[name])
 
-    if spec.params is not None:
+    if spec.params is not None and hasattr(trainer, "user_space") and task:
+        params = trainer.user_space(task, spec.params)  # model: auto: the user's params on top of every family's
+        params = {n: p for n, p in params.items() if n not in spec.fixed}
+    elif spec.params is not None:
         params = dict(spec.params)
     else:
         raw = trainer.default_space(task) if task else {}
@@ -150,7 +160,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
     storage = storage_mod.open_storage(url)
     n_obj = len(prepared.metrics)
     sampler = samplers.make_sampler(spec.sampler, seed=spec.seed if seed is None else seed, n_objectives=n_obj, grid=prepared.grid)
-    pruner = samplers.make_pruner(spec.pruner, n_objectives=n_obj, defaults=samplers.pruner_defaults(prepared))
+    pruner = samplers.study_pruner(prepared)
     fp = space.fingerprint(prepared.params)
     name = spec.study_name
     if name not in storage_mod.study_names(storage):
@@ -268,6 +278,7 @@ class RunOutcome:
     died: list[str] = field(default_factory=list)  # worker processes killed while the run went on
     prepared: Any = None  # what the run used (set by automl.api), for `run --export`
     refits: dict[int, Any] = field(default_factory=dict)  # trial number -> its model refit on train+valid (CV runs)
+    ensemble: Any = None  # the automl.ensemble.Ensemble chosen at the end (members refit), or None
 
 
 #: The budget of a study file with a ``timeout`` and no ``trials``: run until the time is up.
@@ -354,6 +365,9 @@ def run(
             bar.close()
     outcome.finished = storage_mod.count_finished(study)
     outcome.test_scores = record_test_scores(prepared, study, refits=outcome.refits)
+    from automl import ensemble
+
+    outcome.ensemble = ensemble.build(prepared, study, url, refits=outcome.refits)
     return outcome
 
 

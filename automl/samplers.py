@@ -63,6 +63,14 @@ def pruner_defaults(prepared: Any) -> dict[str, dict[str, Any]]:
     return dict(hook(prepared.fixed)) if hook else {}
 
 
+def study_pruner(prepared: Any) -> optuna.pruners.BasePruner:
+    """The study file's pruner with the trainer's defaults; a trainer's ``wrap_pruner`` hook may wrap it (model
+    selection compares a trial only with its own family's)."""
+    pruner = make_pruner(prepared.spec.pruner, n_objectives=len(prepared.metrics), defaults=pruner_defaults(prepared))
+    wrap = getattr(prepared.trainer, "wrap_pruner", None)
+    return wrap(pruner) if wrap else pruner
+
+
 def split_name(value: str | Mapping[str, Any] | None, default: str) -> tuple[str, dict[str, Any]]:
     if value is None:
         return default, {}

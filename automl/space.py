@@ -154,12 +154,13 @@ def project(config: Mapping[str, Any], params: Mapping[str, ParamSpec]) -> dict[
 
     Names the space does not search are dropped (fixed or absent there); a value outside its parameter's range
     or choices (or off its step) drops the whole configuration, so a user's own ``params:`` ranges are never
-    overridden; conditional parameters are left to the sampler. None too when nothing of it is searched."""
+    overridden; a conditional parameter is kept when the configuration's own values activate it (``model: auto``
+    configurations name their family), else left to the sampler. None too when nothing of it is searched."""
     out: dict[str, Any] = {}
-    for name, v in config.items():
-        p = params.get(name)
-        if p is None or p.when:
-            continue
+    for name in order({n: params[n] for n in config if n in params}):
+        v, p = config[name], params[name]
+        if p.when and not is_active(p, out):
+            continue  # conditional on a value this configuration does not have: left to the sampler
         if p.type in ("float", "int"):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not p.low <= v <= p.high:
                 return None

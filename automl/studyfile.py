@@ -62,7 +62,9 @@ class StudySpec(BaseModel):
     name: str | None = Field(None, description="the Optuna study name; default: the file's stem")
     storage: str | None = Field(None, description="storage URL; default: sqlite <name>.db beside the study file")
     data: DataSpec
-    model: str = Field(description="the trainer, e.g. lightgbm or mlp")
+    model: str | list[str] = Field(
+        description="the trainer, e.g. lightgbm or mlp; auto = model selection across the installed tabular trainers "
+                    "(linear, lightgbm, extra-trees, random-forest); or a list of trainers to choose among")
     metric: str | list[str] | None = Field(None, description="a metric name, or a list for multi-objective")
     trials: int | None = Field(
         None, description="total number of finished trials the study holds when done; omit to run until timeout"
@@ -74,6 +76,9 @@ class StudySpec(BaseModel):
     params: dict[str, ParamSpec] | None = Field(None, description="the search space; default: the trainer's")
     fixed: dict[str, Any] = Field(default_factory=dict, description="passed to the trainer as is")
     max_failures: int = Field(10, description="stop after this many failed trials in a row")
+    ensemble: bool | None = Field(
+        None, description="combine the best trials into a weighted ensemble when it beats the best one on validation "
+                          "(cross-validated single-objective studies; default: on); false = the best trial alone")
 
     # Not part of the file: where it came from (for relative paths and messages).
     source: str | None = Field(None, exclude=True, json_schema_extra={"readOnly": True})

@@ -155,23 +155,27 @@ def test_no_pruner_sends_no_intermediate_values_but_keeps_the_curve(study_file, 
     assert all(c["steps"] == list(range(5, 41, 5)) for c in d["curves"])  # the report draws the whole curve
 
 
-def test_run_export_hands_over_the_same_model_as_export(study_file, tmp_path):
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_run_export_hands_over_the_same_model_as_export(study_file, tmp_path, ensemble):
     import json
 
     from typer.testing import CliRunner
 
     from automl.cli import app
 
-    path = study_file(trials=3, data={"path": "reg.csv", "target": "y", "cv": 3})
+    path = study_file(trials=3 if not ensemble else 6, data={"path": "reg.csv", "target": "y", "cv": 3}, ensemble=ensemble)
     db = f"sqlite:///{tmp_path / 'e.db'}"
     res = CliRunner().invoke(app, ["run", str(path), "--no-progress", "--storage", db, "--export", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output
-    assert "exported trial #" in res.output
+    assert ("exported an ensemble of" if ensemble else "exported trial #") in res.output
     res = CliRunner().invoke(app, ["export", str(path), "--storage", db, "-o", str(tmp_path / "b")])
     assert res.exit_code == 0, res.output
     ma, mb = (json.loads((tmp_path / d / "manifest.json").read_text()) for d in "ab")
     assert ma["test_scores"] == mb["test_scores"] and ma["trial"] == mb["trial"]
-    assert (tmp_path / "a" / "model" / "model.txt").read_text() == (tmp_path / "b" / "model" / "model.txt").read_text()
+    models = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "model").rglob("model.txt"))
+    assert len(models) == (1 if not ensemble else len(ma["ensemble"]["members"])) and (not ensemble or len(models) >= 2)
+    for m in models:
+        assert (tmp_path / "a" / m).read_text() == (tmp_path / "b" / m).read_text()
 
 
 @pytest.mark.parametrize("cv", [0, 3])

@@ -12,6 +12,10 @@ from typing import Any
 BUILTIN: dict[str, str] = {
     "lightgbm": "automl.trainers.lightgbm:LightGBMTrainer",
     "mlp": "automl.trainers.mlp:MLPTrainer",
+    "random-forest": "automl.trainers.sklearn_models:RandomForestTrainer",
+    "extra-trees": "automl.trainers.sklearn_models:ExtraTreesTrainer",
+    "linear": "automl.trainers.sklearn_models:LinearTrainer",
+    "auto": "automl.trainers.auto:AutoTrainer",
     "causal-lm": "automl.trainers.causal_lm:CausalLMTrainer",
     "lm-decode": "automl.trainers.lm_decode:LMDecodeTrainer",
 }
@@ -37,6 +41,22 @@ def registry() -> dict[str, Any]:
 
 def names() -> list[str]:
     return list(registry())
+
+
+def resolve(model: str | list[str]) -> Any:
+    """The study file's ``model``: one trainer's name, ``auto`` (every installed tabular family) or a list of
+    names (model selection across them, automl.trainers.auto). KeyError naming the first unknown one."""
+    if isinstance(model, str) and model != "auto":
+        return get(model)
+    from automl.trainers.auto import AutoTrainer
+
+    if model == "auto":
+        return AutoTrainer()
+    known = registry()
+    for name in model:
+        if name not in known or name == "auto":
+            raise KeyError(name)
+    return AutoTrainer(model)
 
 
 def get(name: str) -> Any:

@@ -90,6 +90,9 @@ class FitResult:
 
     model: Any
     info: dict[str, Any] = field(default_factory=dict)
+    #: Out-of-fold validation predictions of a cross-validated fit (one per train+valid row, ``data.dev``'s
+    #: order), kept for the study's ensemble (automl.ensemble); not stored as an attribute.
+    predictions: Any = None
 
 
 @dataclass
@@ -103,6 +106,8 @@ class FitContext:
     #: The run's time budget: ``stop()`` True means end training now and keep the model so far (a trainer that
     #: can, LightGBM, stops boosting there, as early stopping would); None = no time limit.
     stop: Callable[[], bool] | None = None
+    #: Fold-by-fold cross-validation keeps each fold's validation predictions (``FitResult.predictions``).
+    keep_predictions: bool = False
 
 
 @runtime_checkable

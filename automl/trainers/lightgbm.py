@@ -242,14 +242,19 @@ class LightGBMTrainer(TabularTrainer):
         best = int(cvb.best_iteration) if (cvb.best_iteration or 0) > 0 else int(run.trained or rounds)
         dev = data.dev
         per_fold: list[list[float]] = [[] for _ in metrics]
+        oof = None
         for booster, (_tr, va) in zip(cvb.boosters, data.folds, strict=True):
             pred = booster.predict(dev.X.iloc[va], num_iteration=best)
+            if oof is None:
+                oof = np.zeros((len(dev.y), *np.shape(pred)[1:]), dtype=np.float32)
+            oof[va] = pred
             for j, m in enumerate(metrics):
                 per_fold[j].append(float(m.score(data.task, dev.y[va], pred)))
         return (
             FitResult(Model(cvb.boosters[0], best),
                       info={"best_iteration": best, "rounds_trained": int(run.trained or best),
-                            "fit_seconds": round(time.perf_counter() - t0, 4), **({"stopped_by_time": True} if run.stopped else {})}),
+                            "fit_seconds": round(time.perf_counter() - t0, 4), **({"stopped_by_time": True} if run.stopped else {})},
+                      predictions=oof),
             per_fold,
         )
 

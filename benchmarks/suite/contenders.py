@@ -563,7 +563,18 @@ def _cli(args: list[str], cwd: Any) -> float:
     return time.perf_counter() - t0
 
 
-def wall_automl(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+def wall_automl_auto(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """automl choosing the model family too (``model: auto``: linear, LightGBM, extra trees, random forest) and
+    handing over its ensemble; LightGBM's and the forests' fits on one thread, as every contender."""
+    return wall_automl(name, split, budget, seed, overrides={"model": "auto", "fixed": {"lightgbm.num_threads": 1, "random-forest.n_jobs": 1, "extra-trees.n_jobs": 1}})
+
+
+def wall_automl_single(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """Ablation: automl handing over its best trial alone (``ensemble: false``), not the ensemble."""
+    return wall_automl(name, split, budget, seed, overrides={"ensemble": False})
+
+
+def wall_automl(name: str, split: Split, budget: WallBudget, seed: int, overrides: dict[str, Any] | None = None) -> RunResult:
     """What a user does: write a study file, then ``automl run --export DIR`` (search, refit on dev, export: one
     process) and ``automl predict`` on the test rows (a second fresh process); ``seconds`` is their end-to-end wall
     time from spawn to exit (start-up, search, refit, prediction)."""
@@ -574,9 +585,9 @@ def wall_automl(name: str, split: Split, budget: WallBudget, seed: int) -> RunRe
     import yaml
 
     out = RunResult(name, "", seed)
-    work = split.work / f"automl-{budget.seconds:g}"
+    work = split.work / f"{name}-{budget.seconds:g}"
     work.mkdir(parents=True, exist_ok=True)
-    spec = _automl_study(split, budget, seed)
+    spec = {**_automl_study(split, budget, seed), **(overrides or {})}
     study_file = work / "study.yaml"
     study_file.write_text(yaml.safe_dump(spec, sort_keys=False))
     started = time.time()
@@ -607,6 +618,7 @@ class WallContender:
     description: str
     needs: str | None = None  # module that must be importable
     one_fit: bool = False  # ignores the budget: runs once per task-seed and counts at every budget
+    optional: bool = False  # an ablation: runs only when named in --contenders
 
 
 WALLCLOCK: dict[str, WallContender] = {
@@ -614,6 +626,10 @@ WALLCLOCK: dict[str, WallContender] = {
     for c in [
         WallContender("automl", wall_automl, "automl run --export + automl predict (study file: dev data, test_size 0, "
                       "lightgbm, no params, timeout B), each a fresh process"),
+        WallContender("automl-auto", wall_automl_auto, "automl as above with model: auto (linear, lightgbm, extra-trees, "
+                      "random-forest; the family is searched too) and its ensemble", optional=True),
+        WallContender("automl-single", wall_automl_single, "ablation: automl as above with ensemble: false (the best "
+                      "trial alone)", optional=True),
         WallContender("flaml", wall_flaml, 'flaml.AutoML().fit(time_budget=B, estimator_list=["lgbm"], n_jobs=1), '
                       "default eval_method", "flaml.automl"),
         WallContender("lgbm-tuner", wall_lgbm_tuner, "optuna-integration LightGBMTuner(time_budget=B), 80/20 split of dev"),

@@ -267,7 +267,7 @@ def wallclock(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     task_names = args.tasks.split(",") if args.tasks else cfg["tasks"]
-    names = args.contenders.split(",") if args.contenders else list(cmod.WALLCLOCK)
+    names = args.contenders.split(",") if args.contenders else [c for c, w in cmod.WALLCLOCK.items() if not w.optional]
     unknown = [t for t in task_names if t not in tmod.TASKS] + [c for c in names if c not in cmod.WALLCLOCK]
     if unknown:
         print(f"unknown task or wall-clock contender: {', '.join(unknown)} (contenders: {', '.join(cmod.WALLCLOCK)})",

@@ -1,0 +1,152 @@
+"""``model: auto`` / a list of trainers (automl.trainers.auto) and the scikit-learn trainers behind it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from automl import api, export
+from automl.cli import app
+from automl.trainers.auto import MODEL_PARAM, FamilyPruner
+
+FAST = {"lightgbm.num_boost_round": 40, "random-forest.n_estimators": 20, "random-forest.stage_trees": 10,
+        "extra-trees.n_estimators": 20, "extra-trees.stage_trees": 10}
+
+
+def _auto(study_file, **kw):
+    doc = {"model": "auto", "params": None, "fixed": dict(FAST), "trials": 8, "data": {"path": "reg.csv", "target": "y", "cv": 3}}
+    doc.update(kw)
+    return study_file(**doc)
+
+
+def test_model_auto_searches_several_families_and_trials_shows_each(study_file, tmp_path):
+    path = _auto(study_file)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    outcome = api.run_study_outcome(path, storage=url, progress=False)
+    study = outcome.study
+    families = [t.params[MODEL_PARAM] for t in sorted(study.trials, key=lambda t: t.number)]
+    # the first trials are each family's defaults, cheapest first
+    assert families[:4] == ["linear", "lightgbm", "extra-trees", "random-forest"]
+    assert len(set(families)) >= 3
+    for t in study.trials:  # a trial holds only its own family's parameters
+        f = t.params[MODEL_PARAM]
+        assert all(k == MODEL_PARAM or k.startswith(f + ".") for k in t.params)
+    result = CliRunner().invoke(app, ["trials", str(path), "--storage", url])
+    assert result.exit_code == 0, result.output
+    assert "params_model" in result.output and "random-forest" in result.output and "linear" in result.output
+
+
+def test_model_auto_exports_and_predicts_whatever_won(study_file, tmp_path):
+    path = _auto(study_file)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    api.run_study_outcome(path, storage=url, progress=False)
+    for ens in (False, None):
+        out = tmp_path / f"exp-{ens}"
+        done = api.export_study(path, out, storage=url, test_rows=True, ensemble=ens)
+        got = export.predict_file(out, out / "test_rows.csv")
+        assert got.scores["rmse"] == pytest.approx(done.test_scores["rmse"], rel=1e-9)
+        assert json.loads((out / "predict.json").read_text())["trainer"] == "auto"
+
+
+def test_model_list_and_prefixed_params_and_fixed(study_file, tmp_path):
+    params = {"random-forest.min_samples_leaf": {"type": "int", "low": 2, "high": 4},
+              "model": {"type": "categorical", "choices": ["random-forest", "linear"]}}
+    fixed = {k: v for k, v in FAST.items() if not k.startswith("extra-trees.")}
+    path = _auto(study_file, model=["random-forest", "linear", "lightgbm"], params=params, trials=6, fixed=fixed)
+    study = api.run_study(path, storage=f"sqlite:///{tmp_path / 'l.db'}", progress=False)
+    fams = {t.params[MODEL_PARAM] for t in study.trials}
+    assert fams <= {"random-forest", "linear"} and len(fams) == 2  # the user's model choices narrow the list
+    leaves = [t.params["random-forest.min_samples_leaf"] for t in study.trials if t.params[MODEL_PARAM] == "random-forest"]
+    assert leaves and all(2 <= v <= 4 for v in leaves)
+    rf = [t for t in study.trials if t.params[MODEL_PARAM] == "random-forest"]
+    assert all(t.user_attrs["n_estimators_fit"] == 20 for t in rf)  # fixed random-forest.n_estimators reached it
+
+
+@pytest.mark.parametrize("model, fixed, needle", [
+    (["lightgbm", "nosuch"], {}, "model: unknown trainer 'nosuch'"),
+    (["lightgbm", "lightgbm"], {}, "must name each trainer once"),
+    ("auto", {"num_leaves": 8}, "fixed.num_leaves: with several trainers, prefix a parameter with its trainer"),
+    ("auto", {"lightgbm.num_leavs": 8}, "fixed.lightgbm.num_leavs: is not a LightGBM parameter"),
+    ("auto", {"catboost.depth": 4}, "'catboost' is not one of this study's trainers"),
+    ("auto", {"random-forest.n_estimators": 0}, "fixed.random-forest.n_estimators: must be >= 1"),
+])
+def test_bad_model_lists_and_names_are_study_file_errors(study_file, tmp_path, model, fixed, needle):
+    path = _auto(study_file, model=model, fixed=fixed)
+    result = CliRunner().invoke(app, ["run", str(path), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reg.csv", "study.yaml"]  # nothing written
+
+
+def test_family_pruner_compares_a_trial_only_with_its_own_family():
+    study = optuna.create_study(pruner=FamilyPruner(optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)))
+    dist = {MODEL_PARAM: optuna.distributions.CategoricalDistribution(["a", "b"])}
+
+    def done(family, value):
+        t = optuna.trial.create_trial(params={MODEL_PARAM: family}, distributions=dist, value=value,
+                                      intermediate_values={1: value})
+        study.add_trial(t)
+
+    done("a", 10.0)  # family a: a high value at step 1
+    done("b", 1.0)   # family b: low
+    study.enqueue_trial({MODEL_PARAM: "a"})
+    trial = study.ask()
+    trial.suggest_categorical(MODEL_PARAM, ["a", "b"])
+    trial.report(5.0, 1)
+    assert not trial.should_prune()  # better than family a's median, though worse than b's
+    study.tell(trial, 5.0)
+    study.enqueue_trial({MODEL_PARAM: "b"})
+    trial = study.ask()
+    trial.suggest_categorical(MODEL_PARAM, ["a", "b"])
+    trial.report(5.0, 1)
+    assert trial.should_prune()  # worse than family b's median
+
+
+@pytest.mark.parametrize("model", ["random-forest", "extra-trees", "linear"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_sklearn_trainers_classify_export_and_predict(tmp_path, model, kind):
+    from conftest import make_classification_frame
+
+    df = make_classification_frame(n=150, classes=2 if kind == "binary" else 3)
+    df["cat"] = np.where(df["a"] > 0, "hi", "lo")
+    df.loc[::7, "b"] = np.nan  # missing values
+    df.to_csv(tmp_path / "c.csv", index=False)
+    doc = {"data": {"path": "c.csv", "target": "label", "cv": 3}, "model": model, "trials": 3, "seed": 0,
+           "fixed": {"n_estimators": 20} if model != "linear" else {}}
+    (tmp_path / "s.yaml").write_text(json.dumps(doc))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = api.run_study(tmp_path / "s.yaml", storage=url, progress=False)
+    assert all(t.state.name == "COMPLETE" for t in study.trials)
+    done = api.export_study(tmp_path / "s.yaml", tmp_path / "exp", storage=url, test_rows=True)
+    got = export.predict_file(tmp_path / "exp", tmp_path / "exp" / "test_rows.csv")
+    assert got.scores["logloss"] == pytest.approx(done.test_scores["logloss"], rel=1e-9)
+    probs = got.predictions.filter(like="proba_").to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1.0)
+
+
+def test_forest_reports_each_stage_to_the_pruner(study_file, tmp_path):
+    path = study_file(model="random-forest", params=None, trials=3, data={"path": "reg.csv", "target": "y", "cv": 0},
+                      fixed={"n_estimators": 40, "stage_trees": 10})
+    study = api.run_study(path, storage=f"sqlite:///{tmp_path / 'r.db'}", progress=False)
+    curve = study.trials[0].user_attrs["learning_curve"]
+    assert [c["step"] for c in curve] == [10, 20, 30, 40]
+    assert all(np.isfinite(c["value"]) for c in curve)
+
+
+def test_model_auto_resumes_with_jobs_and_reports(study_file, tmp_path):
+    path = _auto(study_file, trials=5)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    first = api.run_study(path, storage=url, progress=False)
+    queued = first.user_attrs["automl:warm_start"]
+    again = api.run_study_outcome(_auto(study_file, trials=9), storage=url, progress=False, jobs=2)
+    study = again.study
+    assert len([t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]) == 9
+    assert study.user_attrs["automl:warm_start"] == queued  # nothing queued again on resume
+    assert not [t for t in study.trials if t.state.name in ("WAITING", "RUNNING")]
+    report = api.write_report(study, tmp_path / "r.html")
+    html = report.read_text(encoding="utf-8")
+    assert "random-forest" in html and "linear" in html
