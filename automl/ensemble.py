@@ -186,8 +186,10 @@ def select(prepared: Any, study: Any, url: str) -> Ensemble | None:
     if not supported(prepared, url):
         return None
     metric = prepared.metrics[0]
+    from automl.constraints import feasible
+
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.value is not None and math.isfinite(t.value)]
+            if t.value is not None and math.isfinite(t.value) and feasible(t)]
     done.sort(key=lambda t: ((-t.value if metric.greater_is_better else t.value), t.number))
     store = store_for(url)
     trials, preds = [], []
@@ -214,6 +216,11 @@ def select(prepared: Any, study: Any, url: str) -> Ensemble | None:
         return None
     n = sum(counts.values())
     members = [(trials[i].number, c / n) for i, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    limits = getattr(prepared.spec, "constraints", None) or {}
+    for name, spec in limits.items():  # the members predict together and are saved together: their sum counts
+        total = sum(float(trials[i].user_attrs.get(name, math.inf)) for i in counts)
+        if spec.max is not None and total > spec.max:
+            return None
     return Ensemble(members, value, (trials[0].number, single))
 
 

@@ -80,7 +80,10 @@ def choose_trial(study: Any, number: int | None = None) -> Any:
         if len(study.directions) == 1:
             return study.best_trial
         front = study.best_trials
-    except ValueError:
+    except ValueError as e:
+        if "feasible" in str(e):
+            raise ExportError(f"study {study.study_name!r} has no trial that meets its constraints; loosen them, run "
+                              "more trials, or export one with --trial N") from None
         front = []
     if not front:
         raise ExportError(f"study {study.study_name!r} has no completed trial yet; run it first")
@@ -178,7 +181,11 @@ def export(
         raise ExportError(f"study {study.study_name!r} has no ensemble (none beat its best trial on validation, or the "
                           "study is not cross-validated); export without --ensemble")
     if ens is not None:
-        return _export_ensemble(spec, out_dir, study, url, prepared, ens, refits, test_rows)
+        done = _export_ensemble(spec, out_dir, study, url, prepared, ens, refits, test_rows)
+        if done is not None:
+            return done
+        if ensemble:
+            raise ExportError("the study's ensemble, refit on train+valid, exceeds its constraints; export without --ensemble")
     chosen = choose_trial(study, trial)
     trainer, data = prepared.trainer, prepared.data
     stored = study.user_attrs.get("automl:data_fingerprint")
@@ -202,6 +209,22 @@ def export(
                      seed=spec.seed or 0)
     # `automl run --export` hands over the refit its test score was measured on (same params, data and seed).
     result = (refits or {}).get(chosen.number) or trainer.fit(final, full, lambda *a, **k: None, ctx)
+    limits = getattr(spec, "constraints", None)
+    measured: dict[str, float] = {}
+    if limits:
+        from automl import constraints
+
+        # The refit (on more rows) is measured again: a model over a limit is never handed over unasked.
+        measured = constraints.measure(limits, trainer, result, full.train.X)
+        over = {n: v for n, v in constraints.excess(limits, measured).items() if v > 0}
+        if over and trial is None:
+            nxt = _next_feasible(study, chosen, prepared)
+            if nxt is None:
+                raise ExportError("the best feasible trial's refit exceeds " + ", ".join(
+                    f"{n} (measured {measured[n]:g}, max {limits[n].max:g})" for n in over)
+                    + "; no other feasible trial is left to try: loosen the constraint or export with --trial N")
+            return export(spec, out_dir, storage=storage, trial=nxt, test_rows=test_rows, prepared=prepared,
+                          refits=refits, ensemble=False)
     scores: dict[str, float] = {}
     if getattr(full, "test", None) is not None:
         values = trainer.evaluate(result, full, "test", prepared.metrics)
@@ -224,9 +247,26 @@ def export(
             test_scores=scores, test_scores_of=TEST_SCORES_OF,
             test_rows=len(full.test) if full.test is not None else 0,
             train_rows=len(full.train), result_info={k: _plain(v) for k, v in result.info.items()},
+            **({"constraints": {"measured": measured, "max": {n: c.max for n, c in limits.items()}}} if limits else {}),
             files=file_hashes(tmp),
         ))
     return Exported(out, chosen.number, final, scores, valid_values)
+
+
+def _next_feasible(study: Any, after: Any, prepared: Any) -> int | None:
+    """The next feasible complete trial by value after ``after`` (single objective), or None."""
+    from optuna.trial import TrialState
+
+    from automl.constraints import feasible
+
+    if len(study.directions) > 1:
+        return None
+    sign = -1 if prepared.metrics[0].greater_is_better else 1
+    ranked = sorted((t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if feasible(t)),
+                    key=lambda t: (sign * t.value, t.number))
+    numbers = [t.number for t in ranked]
+    i = numbers.index(after.number) + 1 if after.number in numbers else 0
+    return numbers[i] if i < len(numbers) else None
 
 
 def _predict_info(spec: Any, prepared: Any, names: list[str]) -> dict[str, Any]:
@@ -253,7 +293,7 @@ def _member_dir(number: int) -> str:
 
 
 def _export_ensemble(spec: Any, out_dir: str | Path, study: Any, url: str, prepared: Any, ens: Any,
-                     refits: dict[int, Any] | None, test_rows: bool) -> Exported:
+                     refits: dict[int, Any] | None, test_rows: bool) -> Exported | None:
     """Write the study's ensemble: each member refit on train+valid under ``model/trial-N/``, the weights in
     ``predict.json`` (``ensemble``), the members' parameters in ``params.json``."""
     from automl import ensemble as ensemble_mod
@@ -268,6 +308,16 @@ def _export_ensemble(spec: Any, out_dir: str | Path, study: Any, url: str, prepa
     check_target_folder(out)
     ensemble_mod.refit(prepared, study, ens, refits)
     full = refit_data(data)
+    limits = getattr(spec, "constraints", None)
+    if limits:
+        from automl import constraints
+
+        total = {n: 0.0 for n in limits}
+        for number, _w in ens.members:
+            for n, v in constraints.measure(limits, trainer, ens.results[number], full.train.X).items():
+                total[n] += v
+        if any(v > 0 for v in constraints.excess(limits, total).values()):
+            return None  # the members together are over a limit: the best feasible trial alone instead
     scores: dict[str, float] = {}
     if getattr(full, "test", None) is not None:
         pred = ensemble_mod.predict(trainer, ens, full.test.X)

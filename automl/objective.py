@@ -47,6 +47,7 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
     trainer, data, metrics = prepared.trainer, prepared.data, prepared.metrics
     params_spec, fixed = prepared.params, prepared.fixed
     multi = len(metrics) > 1
+    limits = getattr(prepared.spec, "constraints", None)
     ctx = FitContext(metric=metrics[0], task=prepared.task, threads=threads, seed=(prepared.spec.seed or 0) if seed is None else seed,
                      keep_predictions=recorder is not None)
 
@@ -89,6 +90,14 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
                 attrs[FOLDS_ATTR] = {m.name: [float(v) for v in f] for m, f in zip(metrics, folds)}
             if recorder is not None and result.predictions is not None and recorder.wants(values[0]):
                 attrs[PREDICTIONS_ATTR] = recorder.record(trial, values[0], result.predictions)
+            if limits:
+                from automl import constraints
+
+                rows = data.dev.X if getattr(data, "folds", None) else data.valid.X
+                measured = constraints.measure(limits, trainer, result, rows)
+                attrs.update(measured)
+                for name, over in constraints.excess(limits, measured).items():
+                    trial.set_constraint(name, over)
         except optuna.TrialPruned:
             attrs["pruned_at_step"] = curve[-1]["step"] if curve else 0
             raise

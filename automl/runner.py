@@ -67,6 +67,10 @@ def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
         add("model", f"unknown trainer {name!r}{how}")
         raise StudyFileError(problems) from None
 
+    from automl import constraints as constraints_mod
+
+    for f, m in constraints_mod.problems(spec.constraints, trainer):
+        add(f, m)
     for n, m in trainer.check_params(spec.params or {}):
         add(f"params.{n}", m)
     for n, m in trainer.check_params(spec.fixed):

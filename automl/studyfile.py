@@ -37,6 +37,14 @@ class ParamSpec(BaseModel):
     )
 
 
+class ConstraintSpec(BaseModel):
+    """A limit on a measured fact of every trial's model (see automl/constraints.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max: float | None = Field(None, description="the largest value a model may have to be handed over")
+
+
 class DataSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -76,6 +84,9 @@ class StudySpec(BaseModel):
     params: dict[str, ParamSpec] | None = Field(None, description="the search space; default: the trainer's")
     fixed: dict[str, Any] = Field(default_factory=dict, description="passed to the trainer as is")
     max_failures: int = Field(10, description="stop after this many failed trials in a row")
+    constraints: dict[str, ConstraintSpec] | None = Field(
+        None, description="limits on measured facts of each trial's model: model_bytes, predict_ms_per_1k "
+                          "({max: N}); the best trial, the ensemble and the export meet them")
     ensemble: bool | None = Field(
         None, description="combine the best trials into a weighted ensemble when it beats the best one on validation "
                           "(cross-validated single-objective studies; default: on); false = the best trial alone")
