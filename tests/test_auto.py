@@ -13,12 +13,15 @@ from automl import api, export
 from automl.cli import app
 from automl.trainers.auto import MODEL_PARAM, FamilyPruner
 
-FAST = {"lightgbm.num_boost_round": 40, "random-forest.n_estimators": 20, "random-forest.stage_trees": 10,
+FAST = {"lightgbm.num_boost_round": 40, "xgboost.num_boost_round": 40, "random-forest.n_estimators": 20, "random-forest.stage_trees": 10,
         "extra-trees.n_estimators": 20, "extra-trees.stage_trees": 10}
 
 
 def _auto(study_file, **kw):
-    doc = {"model": "auto", "params": None, "fixed": dict(FAST), "trials": 8, "data": {"path": "reg.csv", "target": "y", "cv": 3}}
+    from automl.trainers.auto import installed_families
+
+    fast = {k: v for k, v in FAST.items() if k.split(".", 1)[0] in installed_families()}
+    doc = {"model": "auto", "params": None, "fixed": fast, "trials": 8, "data": {"path": "reg.csv", "target": "y", "cv": 3}}
     doc.update(kw)
     return study_file(**doc)
 
@@ -30,7 +33,10 @@ def test_model_auto_searches_several_families_and_trials_shows_each(study_file, 
     study = outcome.study
     families = [t.params[MODEL_PARAM] for t in sorted(study.trials, key=lambda t: t.number)]
     # the first trials are each family's defaults, cheapest first
-    assert families[:4] == ["linear", "lightgbm", "extra-trees", "random-forest"]
+    from automl.trainers.auto import installed_families
+
+    installed = installed_families()
+    assert families[:4] == installed[:4] and installed[:2] == ["linear", "lightgbm"]
     assert len(set(families)) >= 3
     for t in study.trials:  # a trial holds only its own family's parameters
         f = t.params[MODEL_PARAM]
@@ -55,7 +61,7 @@ def test_model_auto_exports_and_predicts_whatever_won(study_file, tmp_path):
 def test_model_list_and_prefixed_params_and_fixed(study_file, tmp_path):
     params = {"random-forest.min_samples_leaf": {"type": "int", "low": 2, "high": 4},
               "model": {"type": "categorical", "choices": ["random-forest", "linear"]}}
-    fixed = {k: v for k, v in FAST.items() if not k.startswith("extra-trees.")}
+    fixed = {k: v for k, v in FAST.items() if not k.startswith(("extra-trees.", "xgboost."))}
     path = _auto(study_file, model=["random-forest", "linear", "lightgbm"], params=params, trials=6, fixed=fixed)
     study = api.run_study(path, storage=f"sqlite:///{tmp_path / 'l.db'}", progress=False)
     fams = {t.params[MODEL_PARAM] for t in study.trials}
@@ -150,3 +156,39 @@ def test_model_auto_resumes_with_jobs_and_reports(study_file, tmp_path):
     report = api.write_report(study, tmp_path / "r.html")
     html = report.read_text(encoding="utf-8")
     assert "random-forest" in html and "linear" in html
+
+
+@pytest.mark.parametrize("kind", ["regression", "binary", "multiclass"])
+def test_xgboost_trainer_fits_reports_exports_and_predicts(tmp_path, kind):
+    pytest.importorskip("xgboost")
+    from conftest import make_classification_frame, make_regression_frame
+
+    if kind == "regression":
+        df, target = make_regression_frame(n=160), "y"
+    else:
+        df, target = make_classification_frame(n=160, classes=2 if kind == "binary" else 3), "label"
+        df["cat"] = np.where(df["a"] > 0, "hi", "lo")
+    df.to_csv(tmp_path / "x.csv", index=False)
+    doc = {"data": {"path": "x.csv", "target": target, "cv": 0}, "model": "xgboost", "trials": 3, "seed": 0,
+           "fixed": {"num_boost_round": 40, "early_stopping_rounds": 10}}
+    (tmp_path / "s.yaml").write_text(json.dumps(doc))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = api.run_study(tmp_path / "s.yaml", storage=url, progress=False)
+    t0 = min(study.trials, key=lambda t: t.number)
+    assert t0.user_attrs["automl:warm_start"] == "xgboost-defaults"
+    assert t0.user_attrs["learning_curve"] and t0.user_attrs["best_iteration"] <= 40
+    done = api.export_study(tmp_path / "s.yaml", tmp_path / "exp", storage=url, test_rows=True)
+    got = export.predict_file(tmp_path / "exp", tmp_path / "exp" / "test_rows.csv")
+    metric = "rmse" if kind == "regression" else "logloss"
+    assert got.scores[metric] == pytest.approx(done.test_scores[metric], rel=1e-6)
+
+
+def test_a_listed_trainer_that_is_not_installed_names_the_install_command(study_file, tmp_path, monkeypatch):
+    from automl import trainers
+
+    monkeypatch.setitem(trainers.REQUIRES, "xgboost", "no_such_module_for_this_test")
+    path = _auto(study_file, model=["lightgbm", "xgboost"], fixed={})
+    result = CliRunner().invoke(app, ["run", str(path), "--no-progress"])
+    assert result.exit_code == 2
+    assert "model: unknown trainer 'xgboost'; install it: pip install 'automl[boost]'" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reg.csv", "study.yaml"]

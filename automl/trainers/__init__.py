@@ -15,10 +15,13 @@ BUILTIN: dict[str, str] = {
     "random-forest": "automl.trainers.sklearn_models:RandomForestTrainer",
     "extra-trees": "automl.trainers.sklearn_models:ExtraTreesTrainer",
     "linear": "automl.trainers.sklearn_models:LinearTrainer",
+    "xgboost": "automl.trainers.xgboost_trainer:XGBoostTrainer",
     "auto": "automl.trainers.auto:AutoTrainer",
     "causal-lm": "automl.trainers.causal_lm:CausalLMTrainer",
     "lm-decode": "automl.trainers.lm_decode:LMDecodeTrainer",
 }
+#: Built-in trainers that need an optional package (its import name).
+REQUIRES = {"xgboost": "xgboost"}
 ENTRY_POINT_GROUP = "automl.trainers"
 
 
@@ -26,7 +29,8 @@ def _available_builtin() -> dict[str, str]:
     out = {}
     for name, target in BUILTIN.items():
         module = target.split(":")[0]
-        if importlib.util.find_spec(module) is not None:
+        needs = REQUIRES.get(name)
+        if importlib.util.find_spec(module) is not None and (needs is None or importlib.util.find_spec(needs) is not None):
             out[name] = target
     return out
 

@@ -5,7 +5,8 @@ FLAML pose it): a categorical parameter ``model`` picks the family, and each fam
 it (``when: {model: <family>}``), so TPE learns which family pays. Parameters and fixed values of one family carry
 its name as a prefix: ``lightgbm.num_leaves``, ``random-forest.min_samples_leaf``.
 
-First trials: each family's defaults, cheapest family first (linear, LightGBM, extra trees, random forest), then
+First trials: each family's defaults, cheapest family first (linear, LightGBM, XGBoost when installed, extra trees,
+random forest), then
 LightGBM's mined portfolio; then the sampler. Pruning compares a trial only with trials of its own family (a
 forest's step is a tree count, LightGBM's a boosting round): see :class:`FamilyPruner`.
 """
@@ -23,9 +24,10 @@ import optuna
 from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
 
 #: The families ``model: auto`` searches, when installed, cheapest first (the order of the first trials).
-AUTO_FAMILIES = ("linear", "lightgbm", "extra-trees", "random-forest")
+AUTO_FAMILIES = ("linear", "lightgbm", "xgboost", "extra-trees", "random-forest")
 #: What to install for a family that is not there.
-INSTALL = {"lightgbm": "pip install lightgbm", "mlp": "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"}
+INSTALL = {"lightgbm": "pip install lightgbm", "xgboost": "pip install 'automl[boost]' (XGBoost)",
+           "mlp": "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"}
 MODEL_PARAM = "model"
 FAMILY_FILE = "family.json"
 
@@ -46,8 +48,8 @@ class Chosen:
 
 class AutoTrainer(TabularTrainer):
     name = "auto"
-    description = ("model selection across tabular trainers (linear, lightgbm, extra-trees, random-forest): the "
-                   "family is the first parameter, each family's space conditional on it")
+    description = ("model selection across tabular trainers (linear, lightgbm, xgboost when installed, extra-trees, "
+                   "random-forest): the family is the first parameter, each family's space conditional on it")
 
     def __init__(self, families: Iterable[str] | None = None):
         from automl import trainers
