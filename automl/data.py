@@ -26,9 +26,20 @@ READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 class Split:
     X: pd.DataFrame
     y: np.ndarray
+    #: row weights (``data.weight``): used in training and in every metric; None = every row counts once
+    w: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def take(self, ix: Any) -> Split:
+        return Split(self.X.iloc[ix].reset_index(drop=True), self.y[ix], None if self.w is None else self.w[ix])
+
+
+def join(a: Split, b: Split) -> Split:
+    """``a``'s rows then ``b``'s (weights too)."""
+    w = None if a.w is None or b.w is None else np.concatenate([a.w, b.w])
+    return Split(pd.concat([a.X, b.X], ignore_index=True), np.concatenate([a.y, b.y]), w)
 
 
 @dataclass
@@ -52,6 +63,14 @@ class TabularData:
     names: dict[str, str] = field(default_factory=dict)
     #: internal names of the features that were datetimes in the file (used as seconds since 1970 UTC)
     datetimes: list[str] = field(default_factory=list)
+    #: how rows were split: random | time | group; folds follow it (see :meth:`use_cv`)
+    split_kind: str = "random"
+    #: the group of each ``dev`` row (group splits), for group folds
+    dev_groups: np.ndarray | None = None
+    #: the row identifier column (``data.id``), passed through by predict
+    id_column: str | None = None
+    #: the row weight column (``data.weight``); the splits carry the weights (``Split.w``)
+    weight_column: str | None = None
 
     @property
     def cv(self) -> int:
@@ -62,7 +81,7 @@ class TabularData:
         """train + valid, in that order: what cross-validation folds index, and what export refits on."""
         cached = self.__dict__.get("_dev")
         if cached is None or cached[0] is not self.train or cached[1] is not self.valid:
-            joined = Split(pd.concat([self.train.X, self.valid.X], ignore_index=True), np.concatenate([self.train.y, self.valid.y]))
+            joined = join(self.train, self.valid)
             self.__dict__["_dev"] = cached = (self.train, self.valid, joined)
         return cached[2]
 
@@ -74,8 +93,32 @@ class TabularData:
             self.folds = []
             return
         y = self.dev.y
-        splitter = (KFold if self.task == REGRESSION else StratifiedKFold)(n_splits=k, shuffle=True, random_state=self.seed)
-        self.folds = [(np.asarray(tr), np.asarray(va)) for tr, va in splitter.split(np.zeros(len(y)), y)]
+        if self.split_kind == "time":
+            # Forward chaining: each fold validates on rows later than all of its training rows (dev is in time order).
+            from sklearn.model_selection import TimeSeriesSplit
+
+            splits = TimeSeriesSplit(n_splits=k).split(np.zeros(len(y)))
+        elif self.split_kind == "group":
+            from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+            groups = self.dev_groups
+            n_groups = len(pd.unique(groups))
+            if n_groups < k:
+                raise ValueError(f"{k} group folds need at least {k} groups in train+valid, found {n_groups}; use fewer folds")
+            splitter = (GroupKFold(n_splits=k, shuffle=True, random_state=self.seed) if self.task == REGRESSION
+                        else StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=self.seed))
+            splits = splitter.split(np.zeros(len(y)), y, groups)
+        else:
+            splitter = (KFold if self.task == REGRESSION else StratifiedKFold)(n_splits=k, shuffle=True, random_state=self.seed)
+            splits = splitter.split(np.zeros(len(y)), y)
+        self.folds = [(np.asarray(tr), np.asarray(va)) for tr, va in splits]
+
+    @property
+    def covered(self) -> np.ndarray:
+        """The ``dev`` rows some fold validates on (all of them, except the first block of a time split)."""
+        if not self.folds:
+            return np.arange(len(self.valid.y)) + len(self.train.y)
+        return np.unique(np.concatenate([va for _tr, va in self.folds]))
 
     def fold(self, i: int) -> TabularData:
         """Fold ``i`` as a holdout data set (its train rows as ``train``, its valid rows as ``valid``)."""
@@ -83,8 +126,7 @@ class TabularData:
 
         tr, va = self.folds[i]
         dev = self.dev
-        return replace(self, train=Split(dev.X.iloc[tr].reset_index(drop=True), dev.y[tr]),
-                       valid=Split(dev.X.iloc[va].reset_index(drop=True), dev.y[va]), folds=[])
+        return replace(self, train=dev.take(tr), valid=dev.take(va), folds=[], dev_groups=None)
 
     @property
     def features(self) -> list[str]:
@@ -329,10 +371,24 @@ def load(spec: Any) -> TabularData:
         raise DataError([Problem(label, "data.target", f"column {d.target!r} is not in {path.name}" + suggest(d.target, list(map(str, df.columns))))])
     df = df[df[d.target].notna()].reset_index(drop=True)
     y_raw = df[d.target]
-    problems = check_target(y_raw, d.target, label)
+    problems = check_target(y_raw, d.target, label) + role_problems(df, d, label, path.name)
     if problems:
         raise DataError(problems)
-    X, names, dt_cols = prepare_features(df.drop(columns=[d.target]), label)
+    split = split_of(d)
+    weights = weight_column(df, d, label)
+    feature_cols = feature_columns(df, d)
+    if split.by == "time" and split.column in feature_cols:
+        t = df[split.column]
+        if not pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_datetime64_any_dtype(t):
+            try:  # a time column of text: used as a time (seconds since 1970 UTC), not as categories
+                df = df.assign(**{split.column: pd.to_datetime(t, utc=True, format="mixed")})
+            except (ValueError, TypeError):
+                pass  # time_split below names the column that cannot be ordered
+    forced = [c for c in (d.categorical or []) if c in feature_cols]
+    X, names, dt_cols = prepare_features(df[feature_cols], label)
+    for c in forced:  # numbers used as categories (codes, zip codes): learned as categories below
+        internal = next((k for k, v in names.items() if v == c), c)
+        X[internal] = X[internal].astype("object").where(X[internal].notna(), None)
     task = d.task or infer_task(y_raw)
     classes = None
     if task == REGRESSION:
@@ -350,23 +406,33 @@ def load(spec: Any) -> TabularData:
     n = len(y)
     strat = y if task != REGRESSION else None
     idx = np.arange(n)
-    try:
-        if d.test_size > 0:
-            rest, test_idx = train_test_split(idx, test_size=d.test_size, random_state=d.seed, stratify=strat)
-        else:
-            rest, test_idx = idx, np.array([], dtype=int)
-        valid_frac = d.valid_size / (1 - d.test_size)
-        train_idx, valid_idx = train_test_split(
-            rest, test_size=valid_frac, random_state=d.seed, stratify=None if strat is None else strat[rest]
-        )
-    except ValueError as e:
-        raise DataError([Problem(label, "data.valid_size", f"cannot split {n} rows: {e}; use more rows or other fractions")]) from None
+    groups = None
+    if split.by == "time":
+        train_idx, valid_idx, test_idx = time_split(df[split.column], d, label)
+    elif split.by == "group":
+        groups = df[split.column]
+        train_idx, valid_idx, test_idx = group_split(groups, d, label)
+    else:
+        try:
+            if d.test_size > 0:
+                rest, test_idx = train_test_split(idx, test_size=d.test_size, random_state=d.seed, stratify=strat)
+            else:
+                rest, test_idx = idx, np.array([], dtype=int)
+            valid_frac = d.valid_size / (1 - d.test_size)
+            train_idx, valid_idx = train_test_split(
+                rest, test_size=valid_frac, random_state=d.seed, stratify=None if strat is None else strat[rest]
+            )
+        except ValueError as e:
+            raise DataError([Problem(label, "data.valid_size", f"cannot split {n} rows: {e}; use more rows or other fractions")]) from None
     cats = learn_categories(X.iloc[train_idx])
     Xe = encode_features(X, cats)
 
     def part(ix):
-        return Split(Xe.iloc[ix].reset_index(drop=True), y[ix])
+        return Split(Xe.iloc[ix].reset_index(drop=True), y[ix], None if weights is None else weights[ix])
 
+    from automl import leakage
+
+    leakage.warn(label, X, y, task, classes, names, dt_cols, split.by, (train_idx, valid_idx, test_idx), target=d.target)
     return TabularData(
         task=task,
         target=d.target,
@@ -380,7 +446,133 @@ def load(spec: Any) -> TabularData:
         seed=d.seed,
         names=names,
         datetimes=dt_cols,
+        split_kind=split.by,
+        dev_groups=None if groups is None else np.concatenate([groups.to_numpy()[train_idx], groups.to_numpy()[valid_idx]]),
+        id_column=d.id,
+        weight_column=getattr(d, "weight", None),
     )
+
+
+@dataclass(frozen=True)
+class _Split:
+    by: str = "random"
+    column: str | None = None
+
+
+def split_of(d: Any) -> Any:
+    """The data spec's split as an object with ``by`` and ``column`` (``split: random`` or none: random)."""
+    sp = getattr(d, "split", None)
+    return _Split() if sp is None or sp == "random" else sp
+
+
+def role_problems(df: pd.DataFrame, d: Any, label: str, file: str) -> list[Problem]:
+    """Columns named in drop / features / categorical / id / split.column that the file lacks or that are the target."""
+    from automl.studyfile import suggest
+
+    cols = [str(c) for c in df.columns]
+    out = []
+    named: list[tuple[str, str]] = [(f"data.{f}", c) for f in ("drop", "features", "categorical") for c in (getattr(d, f, None) or [])]
+    if getattr(d, "id", None):
+        named.append(("data.id", d.id))
+    if getattr(d, "weight", None):
+        named.append(("data.weight", d.weight))
+    sp = split_of(d)
+    if sp.column:
+        named.append(("data.split.column", sp.column))
+    for where, c in named:
+        if c not in cols:
+            out.append(Problem(label, where, f"column {c!r} is not in {file}" + suggest(c, cols)))
+        elif c == d.target:
+            out.append(Problem(label, where, f"{c!r} is the target; remove it from {where.split('.', 1)[1]}"))
+    feats = set(d.features or [])
+    for c in d.categorical or []:
+        if c in (d.drop or []) or (feats and c not in feats):
+            out.append(Problem(label, "data.categorical", f"column {c!r} is not a feature (dropped or not in features); remove it from categorical"))
+    return out
+
+
+def feature_columns(df: pd.DataFrame, d: Any) -> list[str]:
+    """The feature columns: ``features`` (or every column), less the target, ``drop``, ``id`` and a group split's
+    column (an identifier: its groups are unseen at predict time). A time split's column stays a feature."""
+    sp = split_of(d)
+    out = [c for c in (d.features or [str(c) for c in df.columns])]
+    never = {d.target, *(d.drop or []), *([d.id] if getattr(d, "id", None) else []),
+             *([d.weight] if getattr(d, "weight", None) else [])}
+    if sp.by == "group" and not d.features:
+        never.add(sp.column)
+    return [c for c in out if c not in never]
+
+
+def weight_column(df: pd.DataFrame, d: Any, label: str) -> np.ndarray | None:
+    """The row weights of ``data.weight``: numbers >= 0 on every row, not all 0 (None without a weight column)."""
+    name = getattr(d, "weight", None)
+    if not name:
+        return None
+    w = df[name]
+    where = "data.weight"
+    if not pd.api.types.is_numeric_dtype(w) or pd.api.types.is_bool_dtype(w):
+        example = w.dropna().iloc[0] if len(w.dropna()) else None
+        raise DataError([Problem(label, where, f"column {name!r} must hold numbers (got values such as {example!r}); "
+                                               "weights are how much each row counts")])
+    v = w.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(v) | (v < 0)
+    if bad.any():
+        first = v[np.flatnonzero(bad)[0]]
+        raise DataError([Problem(label, where, f"column {name!r} has {int(bad.sum())} missing, negative or infinite "
+                                               f"weight(s) (e.g. {first!r}); weights must be numbers >= 0 on every row")])
+    if not (v > 0).any():
+        raise DataError([Problem(label, where, f"column {name!r} is 0 on every row; at least one row must count")])
+    return v
+
+
+def time_split(t: pd.Series, d: Any, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train on the earliest rows, validate on the next ``valid_size``, test on the last ``test_size`` (no shuffle)."""
+    where = "data.split.column"
+    if t.isna().any():
+        raise DataError([Problem(label, where, f"column {t.name!r} has {int(t.isna().sum())} missing value(s); a time split needs a time on every row")])
+    if pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t):
+        key = t.to_numpy(dtype=float)
+    else:
+        try:
+            key = datetime_seconds(t).to_numpy(dtype=float)
+        except (ValueError, TypeError):
+            example = t.dropna().iloc[0] if len(t.dropna()) else None
+            raise DataError([Problem(label, where, f"column {t.name!r} cannot be ordered in time (it holds values such as {example!r}); "
+                                                   "use a numeric or date column, or split: {by: group, ...}")]) from None
+    order = np.argsort(key, kind="stable")
+    n = len(order)
+    n_test = int(round(n * d.test_size))
+    n_valid = int(round(n * d.valid_size))
+    if n - n_test - n_valid < 1 or n_valid < 1:
+        raise DataError([Problem(label, "data.valid_size", f"cannot split {n} rows in time with valid_size {d.valid_size} and test_size {d.test_size}")])
+    train, valid, test = order[: n - n_test - n_valid], order[n - n_test - n_valid: n - n_test], order[n - n_test:]
+    return train, valid, test  # each in time order, so dev (train then valid) is too
+
+
+def group_split(g: pd.Series, d: Any, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole groups to each split (GroupShuffleSplit): no group has rows in two splits."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    where = "data.split.column"
+    if g.isna().any():
+        raise DataError([Problem(label, where, f"column {g.name!r} has {int(g.isna().sum())} missing value(s); a group split needs a group on every row")])
+    codes = pd.factorize(g.astype("object"))[0]
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    need = 3 if d.test_size > 0 else 2
+    if n_groups < need:
+        raise DataError([Problem(label, where, f"column {g.name!r} has {n_groups} group(s); a group split needs at least {need} "
+                                               "(train, valid" + (", test" if need == 3 else "") + ")")])
+    idx = np.arange(len(codes))
+    if d.test_size > 0:
+        rest_pos, test_pos = next(GroupShuffleSplit(n_splits=1, test_size=d.test_size, random_state=d.seed).split(idx, groups=codes))
+        rest, test = idx[rest_pos], idx[test_pos]
+    else:
+        rest, test = idx, np.array([], dtype=int)
+    frac = d.valid_size / (1 - d.test_size)
+    if len(np.unique(codes[rest])) < 2:
+        raise DataError([Problem(label, where, f"too few groups in {g.name!r} left for train and valid; use a smaller test_size")])
+    tr_pos, va_pos = next(GroupShuffleSplit(n_splits=1, test_size=frac, random_state=d.seed).split(rest, groups=codes[rest]))
+    return np.sort(rest[tr_pos]), np.sort(rest[va_pos]), np.sort(test)
 
 
 def peek_task(spec: Any) -> str | None:

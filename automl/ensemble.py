@@ -193,11 +193,13 @@ def select(prepared: Any, study: Any, url: str) -> Ensemble | None:
     done.sort(key=lambda t: ((-t.value if metric.greater_is_better else t.value), t.number))
     store = store_for(url)
     trials, preds = [], []
-    y = prepared.data.dev.y
+    covered = prepared.data.covered  # rows some fold validates on (a time split's first block is none's)
+    y = prepared.data.dev.y[covered]
+    w = None if prepared.data.dev.w is None else prepared.data.dev.w[covered]
     for t in done[:POOL]:
         p = _predictions_of(t, store)
-        if p is not None and len(p) == len(y):
-            p = p.astype(np.float64)
+        if p is not None and len(p) == len(prepared.data.dev.y):
+            p = p[covered].astype(np.float64)
             if p.ndim == 2:  # class probabilities stored as float32: rows sum to 1 again in float64
                 p /= np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
             trials.append(t)
@@ -207,7 +209,7 @@ def select(prepared: Any, study: Any, url: str) -> Ensemble | None:
     task = prepared.task
 
     def score(y_true: np.ndarray, pred: np.ndarray) -> float:
-        return float(metric.score(task, y_true, pred))
+        return float(metric.score(task, y_true, pred, w))
 
     counts, value, _history = greedy_selection(preds, y, score, metric.greater_is_better)
     single = score(y, preds[0])
@@ -268,7 +270,7 @@ def build(prepared: Any, study: Any, url: str, refits: dict[int, Any] | None = N
     data = prepared.data
     if getattr(data, "test", None) is not None:
         pred = predict(prepared.trainer, ens, data.test.X)
-        ens.test = {m.name: float(m.score(prepared.task, data.test.y, pred)) for m in prepared.metrics}
+        ens.test = {m.name: float(m.score(prepared.task, data.test.y, pred, data.test.w)) for m in prepared.metrics}
     study.set_user_attr(ENSEMBLE_ATTR, ens.to_attr())
     return ens
 

@@ -93,13 +93,9 @@ def choose_trial(study: Any, number: int | None = None) -> Any:
 
 def refit_data(data: Any) -> Any:
     """Train+valid merged into the training split (valid is kept only for the trainer's reports)."""
-    from automl.data import Split
+    from automl.data import join
 
-    train = Split(
-        pd.concat([data.train.X, data.valid.X], ignore_index=True),
-        np.concatenate([data.train.y, data.valid.y]),
-    )
-    return replace(data, train=train)
+    return replace(data, train=join(data.train, data.valid))
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -116,6 +112,8 @@ def raw_rows(data: Any, split: str = "test") -> pd.DataFrame:
     X.columns = [data.user_name(c) for c in X.columns]
     y = part.y if not data.classes else np.asarray(data.classes, dtype=object)[part.y]
     X[data.target] = y
+    if getattr(part, "w", None) is not None and getattr(data, "weight_column", None):
+        X[data.weight_column] = part.w  # so that predicting these rows reproduces the weighted test score
     return X
 
 
@@ -285,7 +283,13 @@ def _predict_info(spec: Any, prepared: Any, names: list[str]) -> dict[str, Any]:
         "categories": {user(k): [_plain(v) for v in cats] for k, cats in data.categories.items()},
         "classes": [_plain(c) for c in data.classes] if data.classes else None,
         "metrics": names,
+        "id": getattr(data, "id_column", None),
+        "weight": _weight_name(data),
     }
+
+
+def _weight_name(data: Any) -> str | None:
+    return getattr(data, "weight_column", None)
 
 
 def _member_dir(number: int) -> str:
@@ -321,8 +325,8 @@ def _export_ensemble(spec: Any, out_dir: str | Path, study: Any, url: str, prepa
     scores: dict[str, float] = {}
     if getattr(full, "test", None) is not None:
         pred = ensemble_mod.predict(trainer, ens, full.test.X)
-        scores = {m.name: float(m.score(prepared.task, full.test.y, pred)) for m in prepared.metrics
-                  if math.isfinite(m.score(prepared.task, full.test.y, pred))}
+        scores = {m.name: float(m.score(prepared.task, full.test.y, pred, full.test.w)) for m in prepared.metrics
+                  if math.isfinite(m.score(prepared.task, full.test.y, pred, full.test.w))}
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     names = [m.name for m in prepared.metrics]
     members = []
@@ -505,8 +509,9 @@ def model_input(loaded: Loaded, predictions: pd.DataFrame) -> np.ndarray:
     return predictions["prediction"].to_numpy(dtype=float)
 
 
-def score(loaded: Loaded, predictions: pd.DataFrame, y_raw: pd.Series) -> dict[str, float]:
-    """The export's metrics on rows whose target is known (rows with an unknown label are an error)."""
+def score(loaded: Loaded, predictions: pd.DataFrame, y_raw: pd.Series, weight: Any = None) -> dict[str, float]:
+    """The export's metrics on rows whose target is known (rows with an unknown label are an error); ``weight``:
+    the rows' weights (the study's ``data.weight`` column, when the file has it)."""
     from automl.metrics import METRICS
 
     task = loaded.task
@@ -520,7 +525,7 @@ def score(loaded: Loaded, predictions: pd.DataFrame, y_raw: pd.Series) -> dict[s
     else:
         y = y_raw.to_numpy(dtype=float)
     p = model_input(loaded, predictions)
-    return {m: METRICS[m].score(task, y, p) for m in loaded.info.get("metrics", []) if m in METRICS}
+    return {m: METRICS[m].score(task, y, p, weight) for m in loaded.info.get("metrics", []) if m in METRICS}
 
 
 def read_rows(path: Path) -> pd.DataFrame:
@@ -544,10 +549,15 @@ def predict_file(directory: str | Path, data_path: str | Path, out_path: str | P
     loaded = load(directory)
     df = read_rows(Path(data_path))
     preds = predict_frame(loaded, df, str(data_path))
+    id_col = loaded.info.get("id")
+    if id_col and id_col in df.columns:  # the row identifier, passed through next to the predictions
+        preds.insert(0, id_col, df[id_col].to_numpy())
     target = loaded.info["target"]
     scores = {}
     if target in df.columns and df[target].notna().all():
-        scores = score(loaded, preds, df[target])
+        wcol = loaded.info.get("weight")
+        weight = df[wcol].to_numpy(dtype=float) if wcol and wcol in df.columns else None
+        scores = score(loaded, preds, df[target], weight)
     if out_path is not None:
         from automl.fsutil import atomic_write_text
 

@@ -24,53 +24,53 @@ def _labels(task: str, proba: np.ndarray) -> np.ndarray:
     return np.asarray(proba).argmax(axis=1)
 
 
-def _rmse(task, y, p):
+def _rmse(task, y, p, w=None):
     from sklearn.metrics import root_mean_squared_error
 
-    return root_mean_squared_error(y, p)
+    return root_mean_squared_error(y, p, sample_weight=w)
 
 
-def _mae(task, y, p):
+def _mae(task, y, p, w=None):
     from sklearn.metrics import mean_absolute_error
 
-    return mean_absolute_error(y, p)
+    return mean_absolute_error(y, p, sample_weight=w)
 
 
-def _r2(task, y, p):
+def _r2(task, y, p, w=None):
     from sklearn.metrics import r2_score
 
-    return r2_score(y, p)
+    return r2_score(y, p, sample_weight=w)
 
 
-def _logloss(task, y, p):
+def _logloss(task, y, p, w=None):
     from sklearn.metrics import log_loss
 
     p = np.asarray(p, dtype=float)
     if task == BINARY:
         p = np.column_stack([1 - p, p])
-    return log_loss(y, p, labels=np.arange(p.shape[1]))
+    return log_loss(y, p, labels=np.arange(p.shape[1]), sample_weight=w)
 
 
-def _auc(task, y, p):
+def _auc(task, y, p, w=None):
     from sklearn.metrics import roc_auc_score
 
     if task == BINARY:
-        return roc_auc_score(y, p)
+        return roc_auc_score(y, p, sample_weight=w)
     p = np.asarray(p, dtype=float)
     p = p / p.sum(axis=1, keepdims=True)
-    return roc_auc_score(y, p, multi_class="ovr", labels=np.arange(p.shape[1]))
+    return roc_auc_score(y, p, multi_class="ovr", labels=np.arange(p.shape[1]), sample_weight=w)
 
 
-def _accuracy(task, y, p):
+def _accuracy(task, y, p, w=None):
     from sklearn.metrics import accuracy_score
 
-    return accuracy_score(y, _labels(task, p))
+    return accuracy_score(y, _labels(task, p), sample_weight=w)
 
 
-def _f1(task, y, p):
+def _f1(task, y, p, w=None):
     from sklearn.metrics import f1_score
 
-    return f1_score(y, _labels(task, p), average="binary" if task == BINARY else "macro")
+    return f1_score(y, _labels(task, p), average="binary" if task == BINARY else "macro", sample_weight=w)
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,14 @@ class Metric:
     name: str
     direction: str  # "minimize" | "maximize"
     tasks: tuple[str, ...]
-    fn: Callable[[str, np.ndarray, np.ndarray], float]
+    fn: Callable[..., float]
     description: str
 
-    def score(self, task: str, y_true, y_pred) -> float:
-        return float(self.fn(task, np.asarray(y_true), np.asarray(y_pred)))
+    def score(self, task: str, y_true, y_pred, weight=None) -> float:
+        """The metric of ``y_pred`` against ``y_true``; ``weight``: row weights (``data.weight``), or None."""
+        if weight is None:
+            return float(self.fn(task, np.asarray(y_true), np.asarray(y_pred)))
+        return float(self.fn(task, np.asarray(y_true), np.asarray(y_pred), np.asarray(weight, dtype=float)))
 
     @property
     def greater_is_better(self) -> bool:

@@ -146,7 +146,14 @@ def choose_cv(spec: StudySpec, trainer: Any, data: Any) -> list[tuple[str, str]]
         k = rule(rows, len(data.features), spec.timeout) if rule else 0
     if k > rows:
         return [("data.cv", f"{k} folds need at least {k} rows of train+valid, found {rows}; use fewer folds")]
-    data.use_cv(k)
+    try:
+        data.use_cv(k)
+    except ValueError as e:  # group folds: fewer groups than folds
+        return [("data.cv", str(e))]
+    if not k:
+        from automl import leakage
+
+        leakage.warn_valid(spec.label, data)
     return []
 
 

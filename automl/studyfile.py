@@ -45,6 +45,16 @@ class ConstraintSpec(BaseModel):
     max: float | None = Field(None, description="the largest value a model may have to be handed over")
 
 
+class SplitSpec(BaseModel):
+    """How rows are split: ``by: time`` (train on the past, validate and test on later rows) or ``by: group``
+    (a group's rows stay in one split)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: Literal["random", "time", "group"] = Field(description="random | time | group")
+    column: str | None = Field(None, description="the time or group column (time and group splits)")
+
+
 class DataSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +64,15 @@ class DataSpec(BaseModel):
     valid_size: float = Field(0.2, description="fraction scored by the objective")
     test_size: float = Field(0.2, description="fraction scored once for the best trial (0 = none)")
     seed: int = Field(0, description="split seed; classification splits are stratified")
+    drop: list[str] | None = Field(None, description="columns that are never features (also ignored by predict)")
+    features: list[str] | None = Field(None, description="the only columns used as features (an allow-list)")
+    categorical: list[str] | None = Field(None, description="columns used as categories even when they hold numbers")
+    id: str | None = Field(None, description="a row identifier: never a feature, passed through to predict's output")
+    weight: str | None = Field(None, description="a column of row weights (numbers >= 0): used in training and in "
+                                                 "every metric (validation and test); not needed by predict")
+    split: Literal["random"] | SplitSpec | None = Field(
+        None, description="random (default), {by: time, column: C} or {by: group, column: C}; cross-validation "
+                          "folds follow it (forward-chaining for time, group folds for group)")
     cv: int | None = Field(
         None,
         description="k-fold cross-validation: K >= 2 scores each trial by the mean over K folds of train+valid "
@@ -348,6 +367,9 @@ def _top_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     cv = data.get("cv")
     if isinstance(cv, int) and not isinstance(raw["data"].get("cv"), bool) and (cv == 1 or cv < 0):
         out.append(("data.cv", f"must be 0 (one validation split) or a number of folds >= 2 (got {_fmt(raw['data']['cv'])})"))
+    split = data.get("split")
+    if isinstance(split, SplitSpec) and split.by in ("time", "group") and not split.column:
+        out.append(("data.split.column", f"is required for a {split.by} split: the {split.by} column's name"))
     vs, ts = data.get("valid_size", 0.2), data.get("test_size", 0.2)
     if all(isinstance(v, float) and not RANGES[f"data.{k}"].problem(v, v) for k, v in (("valid_size", vs), ("test_size", ts))) \
             and vs + ts >= 1:

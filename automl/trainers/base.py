@@ -182,7 +182,7 @@ class TabularTrainer:
     def evaluate(self, result: FitResult, data: Any, split: str, metrics: list[Metric]) -> list[float]:
         part = getattr(data, split)
         pred = self.predict(result, part.X)
-        return [m.score(data.task, part.y, pred) for m in metrics]
+        return [m.score(data.task, part.y, pred, part.w) for m in metrics]
 
     # -- export hooks (automl export / predict, see automl/export.py) ------------------------------
     def final_params(self, params: dict[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:

@@ -181,7 +181,7 @@ class LightGBMTrainer(TabularTrainer):
             task = data.task
 
             def feval(preds, ds):  # noqa: ANN001 - LightGBM's callback signature
-                return metric.name, metric.score(task, ds.get_label(), preds), metric.greater_is_better
+                return metric.name, metric.score(task, ds.get_label(), preds, ds.get_weight()), metric.greater_is_better
 
         run = _Boosting(p, rounds, feval, [])
 
@@ -249,7 +249,7 @@ class LightGBMTrainer(TabularTrainer):
                 oof = np.zeros((len(dev.y), *np.shape(pred)[1:]), dtype=np.float32)
             oof[va] = pred
             for j, m in enumerate(metrics):
-                per_fold[j].append(float(m.score(data.task, dev.y[va], pred)))
+                per_fold[j].append(float(m.score(data.task, dev.y[va], pred, None if dev.w is None else dev.w[va])))
         return (
             FitResult(Model(cvb.boosters[0], best),
                       info={"best_iteration": best, "rounds_trained": int(run.trained or best),
@@ -271,7 +271,7 @@ class LightGBMTrainer(TabularTrainer):
             if len(cache) >= 8:
                 cache.pop(next(iter(cache)))
             dev = data.dev
-            cache[key] = lgb.Dataset(dev.X, dev.y, params={"verbosity": -1}, free_raw_data=False)
+            cache[key] = lgb.Dataset(dev.X, dev.y, weight=dev.w, params={"verbosity": -1}, free_raw_data=False)
         return cache[key]
 
     def datasets(self, p: dict[str, Any], data: Any) -> tuple[Any, Any]:
@@ -292,8 +292,8 @@ class LightGBMTrainer(TabularTrainer):
         if key not in cache:
             if len(cache) >= 8:  # a study that tunes max_bin: keep memory bounded
                 cache.pop(next(iter(cache)))
-            train = lgb.Dataset(data.train.X, data.train.y, params={"verbosity": -1}, free_raw_data=False)
-            valid = lgb.Dataset(data.valid.X, data.valid.y, reference=train, free_raw_data=False)
+            train = lgb.Dataset(data.train.X, data.train.y, weight=data.train.w, params={"verbosity": -1}, free_raw_data=False)
+            valid = lgb.Dataset(data.valid.X, data.valid.y, weight=data.valid.w, reference=train, free_raw_data=False)
             cache[key] = (train, valid)
         return cache[key]
 

@@ -252,6 +252,9 @@ class MLPTrainer(TabularTrainer):
             loss_fn, n_out = torch.nn.CrossEntropyLoss(), data.n_classes
         else:
             raise TrialFailed(f"the mlp trainer does not handle task {task!r}")
+        weighted = data.train.w is not None
+        if weighted:  # row weights (data.weight): each row's loss counts by its weight
+            loss_fn = type(loss_fn)(reduction="none")
 
         model = MLPModel(None, pre, task, {}, y_mean, y_std)
         X_train, X_valid = model.transform(data.train.X), model.transform(data.valid.X)
@@ -266,7 +269,8 @@ class MLPTrainer(TabularTrainer):
         torch.set_num_threads(threads_for(ctx.threads, bs, max(arch["n_in"], p["hidden_size"])))
         # BatchNorm cannot train on a batch of one row: drop such a last batch.
         drop_last = p["batch_norm"] and n % bs == 1 and n > 1
-        loader = _loader(X_train, y_train, bs, drop_last, ctx.seed)
+        w_train = torch.as_tensor(data.train.w, dtype=torch.float32) if weighted else None
+        loader = _loader(X_train, y_train, bs, drop_last, ctx.seed, w_train)
         opt = make_optimizer(module, p)
         sched = make_scheduler(opt, p, max(1, p["epochs"] * len(loader)))
 
@@ -277,10 +281,13 @@ class MLPTrainer(TabularTrainer):
             lr = float(opt.param_groups[0]["lr"])
             module.train()
             total, seen = 0.0, 0
-            for xb, yb in loader:
+            for batch in loader:
+                xb, yb = batch[0], batch[1]
                 opt.zero_grad(set_to_none=True)
                 out = module(xb)
                 loss = loss_fn(out[:, 0] if n_out == 1 else out, yb)
+                if weighted:
+                    loss = (loss * batch[2]).sum() / batch[2].sum().clamp_min(1e-12)
                 value = float(loss.item())
                 if not math.isfinite(value):
                     raise TrialFailed(f"training loss is {value} at epoch {epoch} (diverged; "
@@ -294,7 +301,7 @@ class MLPTrainer(TabularTrainer):
             pred = model.predict_tensor(X_valid)
             if not np.all(np.isfinite(pred)):
                 raise TrialFailed(f"validation predictions are not finite at epoch {epoch} (diverged)")
-            score = metric.score(task, data.valid.y, pred)
+            score = metric.score(task, data.valid.y, pred, data.valid.w)
             better = best_value is None or (score > best_value if metric.greater_is_better else score < best_value)
             if better:
                 best_value, best_epoch = score, epoch
@@ -351,11 +358,11 @@ class MLPTrainer(TabularTrainer):
         return FitResult(model, info=doc.get("info", {}))
 
 
-def _loader(X: Any, y: Any, batch_size: int, drop_last: bool, seed: int) -> Any:
+def _loader(X: Any, y: Any, batch_size: int, drop_last: bool, seed: int, w: Any = None) -> Any:
     """Shuffled mini-batches from a seeded generator; whole batches are sliced at once (no per-row collate)."""
     import torch
     from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
-    ds = TensorDataset(X, y)
+    ds = TensorDataset(X, y) if w is None else TensorDataset(X, y, w)
     sampler = BatchSampler(RandomSampler(ds, generator=torch.Generator().manual_seed(seed)), batch_size, drop_last)
     return DataLoader(ds, sampler=sampler, batch_size=None)

@@ -185,9 +185,9 @@ class _ForestTrainer(_SklearnTrainer):
         while grown < total:
             grown = min(total, grown + step)
             est.set_params(n_estimators=grown)
-            est.fit(X, y)
+            est.fit(X, y, sample_weight=data.train.w)
             if Xv is not None:
-                report(grown, float(ctx.metric.score(task, data.valid.y, model.predict_encoded(Xv))))
+                report(grown, float(ctx.metric.score(task, data.valid.y, model.predict_encoded(Xv), data.valid.w)))
             if ctx.stop is not None and grown < total and ctx.stop():
                 break
         return FitResult(model, info={"n_estimators_fit": int(grown), "fit_seconds": round(time.perf_counter() - t0, 4)})
@@ -240,10 +240,11 @@ class LinearTrainer(_SklearnTrainer):
                 else LogisticRegression(C=float(p["C"]), max_iter=int(p["max_iter"]), random_state=ctx.seed))
         t0 = time.perf_counter()
         est = make_pipeline(make_preprocessor(data.train.X), head)
-        est.fit(_to_object(data.train.X), np.asarray(data.train.y))
+        weight = {} if data.train.w is None else {f"{est.steps[-1][0]}__sample_weight": data.train.w}
+        est.fit(_to_object(data.train.X), np.asarray(data.train.y), **weight)
         model = SklearnModel(est, task, self._n_classes(data), self.kind)
         if data.valid is not None and len(data.valid):
-            report(1, float(ctx.metric.score(task, data.valid.y, model.predict(data.valid.X))))
+            report(1, float(ctx.metric.score(task, data.valid.y, model.predict(data.valid.X), data.valid.w)))
         return FitResult(model, info={"fit_seconds": round(time.perf_counter() - t0, 4)})
 
 

@@ -117,10 +117,11 @@ class XGBoostTrainer(TabularTrainer):
             p["disable_default_eval_metric"] = 1
 
             def custom(preds: Any, dm: Any) -> tuple[str, float]:  # noqa: ANN401
-                return metric.name, float(metric.score(task, dm.get_label(), preds))
+                w = dm.get_weight()
+                return metric.name, float(metric.score(task, dm.get_label(), preds, w if len(w) else None))
 
-        dtrain = xgb.DMatrix(data.train.X, np.asarray(data.train.y), enable_categorical=True)
-        dvalid = xgb.DMatrix(data.valid.X, np.asarray(data.valid.y), enable_categorical=True)
+        dtrain = xgb.DMatrix(data.train.X, np.asarray(data.train.y), weight=data.train.w, enable_categorical=True)
+        dvalid = xgb.DMatrix(data.valid.X, np.asarray(data.valid.y), weight=data.valid.w, enable_categorical=True)
         state = {"trained": 0, "stopped": False}
 
         class Reporter(xgb.callback.TrainingCallback):
