@@ -226,6 +226,13 @@ def test_merge_combines_wallclock_pieces(tmp_path):
     assert run.main(["--merge", str(a), str(a), "--out", str(tmp_path)]) == 2
     trial = _piece(tmp_path, "trial", "t4", {"trials": 2, "timeout": 60.0, "rounds": 10, "early_stopping": 5})
     assert run.main(["--merge", str(a), str(trial), "--out", str(tmp_path)]) == 2
+    # --drop leaves a contender's runs of one piece out: the same piece twice, automl from the second only
+    assert run.main(["--merge", str(a), str(a), "--drop", f"automl={a}", "--name", "dropped", "--out", str(tmp_path)]) == 2
+    a2 = _wall_piece(tmp_path, "a2", [r for r in _wall_runs(("diabetes",)) if r["contender"] == "automl"], [15.0, 60.0])
+    assert run.main(["--merge", str(a), str(a2), "--drop", f"automl={a}", "--name", "dropped", "--out", str(tmp_path)]) == 0
+    dropped = json.loads((tmp_path / "suite-dropped.json").read_text())
+    assert len(dropped["runs"]) == len(_wall_runs(("diabetes",)))
+    assert run.main(["--merge", str(a), "--drop", "automl", "--out", str(tmp_path)]) == 2
 
 
 def test_wallclock_bad_budgets_exit_2(capsys):

@@ -58,6 +58,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
                    help="combine the pieces of a split run (their suite-*.json, same budget) into one analysis and "
                         "write suite-<name>.{md,json,html}; runs nothing")
+    p.add_argument("--drop", action="append", default=[], metavar="CONTENDER=PIECE.json",
+                   help="with --merge: leave that contender's runs of that piece out (it was rerun in another piece)")
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                    help="with --merge: call contender OLD NEW (e.g. an ablation that became automl's default)")
     args = p.parse_args(argv)
@@ -120,7 +122,8 @@ def _g(v: float | None) -> str:
     return "-" if v is None else f"{v:.6g}"
 
 
-def merge(paths: list[Path], name: str, out: Path, command: str, rename: dict[str, str] | None = None) -> int:
+def merge(paths: list[Path], name: str, out: Path, command: str, rename: dict[str, str] | None = None,
+          drop: list[str] | None = None) -> int:
     """One result from the pieces of a split run: their runs analysed together (regret and ranks are per task, over
     every run of the task in any piece; a piece may add contenders to another's tasks, but no (task, contender,
     seed) may appear twice), the pieces' commands, dates and machines kept in the meta."""
@@ -134,6 +137,13 @@ def merge(paths: list[Path], name: str, out: Path, command: str, rename: dict[st
             print(f"{path}: cannot read a suite result ({e}); pass the suite-*.json files a run wrote", file=sys.stderr)
             return 2
     rename = rename or {}
+    drop_from = {}  # piece path -> contenders whose runs are left out (rerun in another piece, e.g. after a change)
+    for item in drop or []:
+        contender, piece = item.split("=", 1)
+        drop_from.setdefault(str(Path(piece)), set()).add(contender)
+    for path, p in zip(paths, pieces):
+        gone = drop_from.get(str(path), set())
+        p["runs"] = [r for r in p["runs"] if r["contender"] not in gone]
     for p in pieces:
         for r in p["runs"]:
             r["contender"] = rename.get(r["contender"], r["contender"])
@@ -181,7 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         if bad:
             print(f"--rename takes OLD=NEW (got {', '.join(bad)})", file=sys.stderr)
             return 2
-        return merge(args.merge, args.name or "merged", args.out, command, dict(r.split("=") for r in args.rename))
+        bad = [d for d in args.drop if d.count("=") != 1]
+        if bad:
+            print(f"--drop takes CONTENDER=PIECE.json (got {', '.join(bad)})", file=sys.stderr)
+            return 2
+        return merge(args.merge, args.name or "merged", args.out, command, dict(r.split("=") for r in args.rename),
+                     drop=args.drop)
     cfg = dict(MODES[args.mode])
     if args.wallclock:
         return wallclock(args, cfg)
