@@ -193,3 +193,23 @@ def test_resolve_unknown_builtin_is_an_error():
 
     with pytest.raises(AutomlError, match="builtin:tiny"):
         builtin.resolve("builtin:huge")
+
+
+def test_instruct_task_files_are_reproducible_and_the_heldout_file_is_disjoint():
+    """studies/data/make_instruct.py (issue 20's task data): the committed files are what the script writes, and
+    no held-out prompt (nor capital question's country) appears in the file trials see."""
+    import importlib.util
+    import json as _json
+
+    from conftest import STUDIES
+
+    spec = importlib.util.spec_from_file_location("make_instruct", STUDIES / "data" / "make_instruct.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    seen = [_json.loads(line) for line in (STUDIES / "data" / "instruct.jsonl").read_text().splitlines()]
+    held = [_json.loads(line) for line in (STUDIES / "data" / "instruct-heldout.jsonl").read_text().splitlines()]
+    assert seen == mod.make(600, 0) and held == mod.make(200, 1)
+    assert {r["kind"] for r in seen} == set(mod.KINDS)
+    assert not {r["prompt"] for r in held} & {r["prompt"] for r in seen}
+    countries = lambda rows: {r["prompt"] for r in rows if r["kind"] == "capital"}  # noqa: E731
+    assert not countries(held) & countries(seen)
