@@ -76,7 +76,7 @@ MALFORMED = [
     ({"data": {"path": "reg.csv", "target": "price"}}, "data.target: column 'price' is not in reg.csv"),
     ({"metric": "auc"}, "metric: 'auc' does not fit a regression task; use one of rmse, mae, r2"),
     ({"metric": "rsme"}, "metric: unknown metric 'rsme'; did you mean 'rmse'?"),
-    ({"model": "xgboost"}, "model: unknown trainer 'xgboost'"),
+    ({"model": "xgbooost"}, "model: unknown trainer 'xgbooost'"),
     ({"sampler": "tpee"}, "sampler: unknown sampler 'tpee'; did you mean 'tpe'?"),
     ({"sampler": {"name": "tpe", "n_startup": 3}}, "sampler.n_startup: is not an option of TPESampler; did you mean 'n_startup_trials'?"),
     ({"pruner": "hyperbnd"}, "pruner: unknown pruner 'hyperbnd'; did you mean 'hyperband'?"),
