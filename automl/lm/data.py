@@ -129,10 +129,30 @@ def base_model_problems(spec: Any) -> list[Problem]:
         name = value[len(builtin.PREFIX):]
         if name in builtin.CONFIGS:
             return []
+        if name in builtin.PACKAGED:
+            from automl.errors import AutomlError
+
+            try:
+                builtin.packaged_file(name)
+            except AutomlError as e:
+                return [Problem(spec.label, "fixed.base_model", str(e))]
+            import importlib.util
+
+            if importlib.util.find_spec("gguf") is None:
+                return [Problem(spec.label, "fixed.base_model", f"{value} is a GGUF file, which transformers reads with the "
+                                                                "gguf package: pip install gguf (or 'automl[llm-real]')")]
+            return []
         return [Problem(spec.label, "fixed.base_model", f"unknown builtin model {value!r}; use one of "
-                        + ", ".join(builtin.PREFIX + n for n in builtin.CONFIGS))]
+                        + ", ".join(builtin.names()))]
     path = Path(value).expanduser()
     path = path if path.is_absolute() else spec.base_dir / path
+    if path.suffix.lower() == ".gguf" or path.is_file():
+        if not path.exists():
+            return [Problem(spec.label, "fixed.base_model", f"{path} does not exist; give a .gguf model file or a model directory")]
+        if not builtin.is_gguf(path):
+            return [Problem(spec.label, "fixed.base_model", f"{path} is not a GGUF model file (it does not start with "
+                            "GGUF); give a .gguf file or a model directory")]
+        return []
     if not (path / "config.json").exists():
         return [Problem(spec.label, "fixed.base_model", f"{path} holds no causal language model (no config.json); "
                         "give a local model directory (e.g. model/ of `automl export`) or builtin:tiny")]
