@@ -213,3 +213,39 @@ def test_instruct_task_files_are_reproducible_and_the_heldout_file_is_disjoint()
     assert not {r["prompt"] for r in held} & {r["prompt"] for r in seen}
     countries = lambda rows: {r["prompt"] for r in rows if r["kind"] == "capital"}  # noqa: E731
     assert not countries(held) & countries(seen)
+
+
+CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def test_prompt_formatting_chat_template_system_prompt_and_few_shot():
+    """automl.lm.prompting: the exact text (hence tokens) for each combination of the prompt knobs."""
+    from automl.lm.data import Example
+    from automl.lm.prompting import PromptStyle, format_prompt, shots
+    from automl.lm.tokenizer import char_tokenizer
+
+    tok = char_tokenizer()
+    train = [Example("add 1 2 =", " 3"), Example("add 2 2 =", " 4"), Example("add 5 1 =", " 6")]
+    ex = shots(train, 2)
+    assert ex == [("add 1 2 =", " 3"), ("add 2 2 =", " 4")]
+    # no chat template on this tokenizer: plain text, even when asked for one
+    assert format_prompt(tok, "add 3 4 =", PromptStyle(chat_template=True)) == "add 3 4 ="
+    assert format_prompt(tok, "add 3 4 =", PromptStyle(system_prompt="Be brief.", few_shot=2), ex) == \
+        "Be brief.\nadd 1 2 = 3\nadd 2 2 = 4\nadd 3 4 ="
+    tok.chat_template = CHATML
+    got = format_prompt(tok, "add 3 4 =", PromptStyle(chat_template=True, system_prompt="Be brief.", few_shot=1), ex[:1])
+    assert got == ("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nadd 1 2 =<|im_end|>\n"
+                   "<|im_start|>assistant\n3<|im_end|>\n<|im_start|>user\nadd 3 4 =<|im_end|>\n<|im_start|>assistant\n")
+    assert tok(got, add_special_tokens=False)["input_ids"] == [tok.convert_tokens_to_ids(ch) for ch in got]
+    assert format_prompt(tok, "q", PromptStyle(chat_template=False)) == "q"
+
+
+def test_prompt_style_problems():
+    from automl.lm.prompting import PromptStyle
+
+    assert PromptStyle(few_shot=3).problems(2) == [
+        ("few_shot", "asks for 3 worked examples but the train split has 2; use fewer, or more data")]
+    assert PromptStyle(few_shot=-1).problems(5)[0][0] == "few_shot"
+    assert PromptStyle(system_prompt=3).problems(5) == [("system_prompt", "must be a string (got 3)")]
+    assert PromptStyle(few_shot=2, system_prompt="x").problems(2) == []

@@ -309,3 +309,11 @@ def test_the_real_smollm2_gguf_model_loads_once_and_answers():
     ids = enc["input_ids"]
     out = model.generate(**enc, max_new_tokens=8, do_sample=False)
     assert "paris" in tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True).lower()
+    # the prompt knobs with its own chat template (ChatML): the exact text of a system prompt and one worked example
+    from automl.lm.prompting import PromptStyle, format_prompt
+
+    text = format_prompt(tok, "What is the capital of Peru?", PromptStyle(chat_template=True, system_prompt="Answer briefly."),
+                         [("What is the capital of Chile?", "Santiago")])
+    assert text == ("<|im_start|>system\nAnswer briefly.<|im_end|>\n<|im_start|>user\nWhat is the capital of Chile?<|im_end|>\n"
+                    "<|im_start|>assistant\nSantiago<|im_end|>\n<|im_start|>user\nWhat is the capital of Peru?<|im_end|>\n"
+                    "<|im_start|>assistant\n")
