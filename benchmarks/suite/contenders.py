@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: A typical hand-written LightGBM space: Optuna's own example (optuna-examples lightgbm_simple.py) plus the
@@ -527,6 +528,63 @@ def wall_flaml(name: str, split: Split, budget: WallBudget, seed: int) -> RunRes
     return out
 
 
+#: The Python of a virtual environment with AutoGluon (``pip install 'autogluon.tabular[lightgbm]' torch==2.13.0``):
+#: AutoGluon pins pandas < 3, so it cannot share automl's environment.
+AUTOGLUON_PYTHON_ENV = "AUTOML_BENCH_AUTOGLUON_PYTHON"
+
+
+def wall_autogluon(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """AutoGluon ``TabularPredictor(...).fit(dev, time_limit=B, presets="medium_quality", num_cpus=1)`` in its own
+    interpreter (``$AUTOML_BENCH_AUTOGLUON_PYTHON``, see benchmarks/suite/autogluon_fit.py); ``seconds`` is the whole
+    process (start-up and prediction included), as automl's."""
+    import os
+    import subprocess
+
+    import pandas as pd
+
+    python = os.environ.get(AUTOGLUON_PYTHON_ENV)
+    if not python:
+        raise ContenderFailed(f"set ${AUTOGLUON_PYTHON_ENV} to the python of a virtual environment with AutoGluon")
+    out = RunResult(name, "", seed)
+    preds = split.work / f"autogluon-{budget.seconds:g}.csv"
+    script = Path(__file__).with_name("autogluon_fit.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    t0 = time.perf_counter()
+    proc = subprocess.run([python, str(script), str(split.dev_path), str(split.test_path), split.target, split.task,
+                           str(budget.seconds), str(seed), str(preds)], env=env, capture_output=True, text=True)
+    out.seconds = round(time.perf_counter() - t0, 3)
+    if proc.returncode != 0:
+        raise ContenderFailed(f"autogluon exited {proc.returncode}: {(proc.stderr or proc.stdout)[-1500:]}")
+    frame = pd.read_csv(preds)
+    if split.classes is None:
+        out.test = split.score(frame["prediction"].to_numpy(dtype=float))
+    else:
+        labels = [c[len("proba_"):] for c in frame.columns]
+        by_text = {str(c): c for c in split.classes}
+        out.test = split.score(frame.to_numpy(dtype=float), classes=[by_text.get(label, label) for label in labels])
+    return out
+
+
+def wall_flaml_default(name: str, split: Split, budget: WallBudget, seed: int) -> RunResult:
+    """``flaml.AutoML().fit(time_budget=B, n_jobs=1)`` with FLAML's default estimator list (LightGBM, XGBoost,
+    random forest, extra trees, ...): what a FLAML user compares ``model: auto`` with."""
+    from flaml import AutoML
+
+    out = RunResult(name, "", seed)
+    t0 = time.perf_counter()
+    automl = AutoML()
+    automl.fit(split.X_dev, split.y_dev, task="regression" if split.classes is None else "classification",
+               metric="rmse" if split.metric == "rmse" else "log_loss", time_budget=budget.seconds, n_jobs=1,
+               seed=seed, verbose=0)
+    if split.classes is None:
+        out.test = split.score(automl.predict(split.X_test))
+    else:
+        out.test = split.score(automl.predict_proba(split.X_test), classes=list(automl.classes_))
+    out.seconds = round(time.perf_counter() - t0, 3)
+    out.extra["best_estimator"] = automl.best_estimator
+    return out
+
+
 def _automl_study(split: Split, budget: WallBudget, seed: int) -> dict[str, Any]:
     """The study file a user writes for "the best model in B seconds": the dev file, no test split, LightGBM with
     automl's own space, ``timeout: B``; ``trials`` only while automl's StudySpec still requires it."""
@@ -628,6 +686,10 @@ WALLCLOCK: dict[str, WallContender] = {
                       "lightgbm, no params, timeout B), each a fresh process"),
         WallContender("automl-auto", wall_automl_auto, "automl as above with model: auto (linear, lightgbm, extra-trees, "
                       "random-forest; the family is searched too) and its ensemble", optional=True),
+        WallContender("flaml-all", wall_flaml_default, "flaml.AutoML().fit(time_budget=B, n_jobs=1) with its default "
+                      "estimator list (issue 17's comparison)", "flaml.automl", optional=True),
+        WallContender("autogluon", wall_autogluon, "AutoGluon TabularPredictor(presets='medium_quality', time_limit=B, "
+                      "num_cpus=1) in $AUTOML_BENCH_AUTOGLUON_PYTHON's environment", optional=True),
         WallContender("automl-single", wall_automl_single, "ablation: automl as above with ensemble: false (the best "
                       "trial alone)", optional=True),
         WallContender("flaml", wall_flaml, 'flaml.AutoML().fit(time_budget=B, estimator_list=["lgbm"], n_jobs=1), '
