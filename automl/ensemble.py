@@ -7,9 +7,9 @@ on small data the best trial of a 60 s study scored worse on held-out rows than 
 choose from the longer a study runs.
 
 How:
-- During the study (:class:`Recorder`), each cross-validated trial whose value is among the best
-  :data:`POOL` this process has seen stores its out-of-fold predictions (one row per train+valid row, float32)
-  as an Optuna artifact (``optuna.artifacts``) in a folder beside the study's file, so the ensemble can be rebuilt
+- During the study (:class:`Recorder`), each trial whose value is among the best :data:`POOL` this process has
+  seen stores its validation predictions (float32): out-of-fold ones for every train+valid row of a
+  cross-validated study, else the valid rows' own, as an Optuna artifact (``optuna.artifacts``) in a folder beside the study's file, so the ensemble can be rebuilt
   from the storage alone, after a resume or with ``--jobs`` too.
 - After the study (:func:`build`): the best :data:`POOL` complete trials that have predictions; greedy selection
   adds, :data:`ITERATIONS` times, the trial (repeats allowed) whose addition to the running average scores best on
@@ -18,8 +18,9 @@ How:
 - Its members are refit on train+valid (as one trial's export is), scored once on the test split, and exported
   together (``automl export``); ``automl predict`` averages their predictions with the weights.
 
-Only single-objective studies with cross-validation folds (``data.cv``) of an exportable tabular trainer get one;
-a study file sets ``ensemble: false`` to turn it off.
+Only single-objective studies of an exportable tabular trainer get one, and not when refitting its members would
+end more than max(2 s, 10% of the timeout) past the time budget (large data, where one refit costs a trial); a
+study file sets ``ensemble: false`` to turn it off.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def supported(prepared: Any, url: str) -> bool:
     return (
         getattr(prepared.spec, "ensemble", None) is not False
         and len(prepared.metrics) == 1
-        and bool(getattr(prepared.data, "folds", None))
+        and hasattr(prepared.data, "covered")
         and exportable(prepared.trainer)
         and artifact_dir(url) is not None
     )
@@ -198,8 +199,9 @@ def select(prepared: Any, study: Any, url: str) -> Ensemble | None:
     w = None if prepared.data.dev.w is None else prepared.data.dev.w[covered]
     for t in done[:POOL]:
         p = _predictions_of(t, store)
-        if p is not None and len(p) == len(prepared.data.dev.y):
-            p = p[covered].astype(np.float64)
+        if p is not None and len(p) in (len(prepared.data.dev.y), len(covered)):
+            # cross-validated: one out-of-fold prediction per train+valid row; one split: the valid rows' own
+            p = (p[covered] if len(p) != len(covered) else p).astype(np.float64)
             if p.ndim == 2:  # class probabilities stored as float32: rows sum to 1 again in float64
                 p /= np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
             trials.append(t)
@@ -258,10 +260,34 @@ def predict(trainer: Any, ens: Ensemble, X: Any) -> np.ndarray:
     return out
 
 
-def build(prepared: Any, study: Any, url: str, refits: dict[int, Any] | None = None) -> Ensemble | None:
+def refit_seconds(study: Any, ens: Ensemble, refits: dict[int, Any] | None = None) -> float:
+    """The expected seconds of refitting the members not refit yet: each member's fit time (one fold's share of a
+    cross-validated trial) times 1.25 (train+valid is more rows), as automl.objective.refit_share assumes."""
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    total = 0.0
+    for number, _w in ens.members:
+        if refits and number in refits:
+            continue
+        t = by_number[number]
+        seconds = float(t.user_attrs.get("fit_seconds") or (t.duration.total_seconds() if t.duration else 0.0))
+        per_fold = list((t.user_attrs.get("fold_values") or {}).values())
+        total += seconds * 1.25 / max(1, len(per_fold[0]) if per_fold else 1)
+    return total
+
+
+def build(prepared: Any, study: Any, url: str, refits: dict[int, Any] | None = None, *,
+          deadline: float | None = None, slack: float = 0.0) -> Ensemble | None:
     """Choose the ensemble, refit its members, score it on the test split and store it on the study
-    (``automl:ensemble``; removed when no ensemble beats the best trial)."""
+    (``automl:ensemble``; removed when no ensemble beats the best trial).
+
+    With a ``deadline`` (``time.time()``), an ensemble whose members' refits are expected to end more than
+    ``slack`` seconds past it is not built (the best trial alone is handed over): on large data one refit can
+    take as long as a trial."""
+    import time
+
     ens = select(prepared, study, url)
+    if ens is not None and deadline is not None and time.time() + refit_seconds(study, ens, refits) > deadline + slack:
+        ens = None
     if ens is None:
         if study.user_attrs.get(ENSEMBLE_ATTR) is not None and supported(prepared, url):
             study.set_user_attr(ENSEMBLE_ATTR, None)

@@ -88,8 +88,14 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
             attrs.update({f"valid_{m.name}": float(v) for m, v in zip(metrics, values)})
             if folds is not None:
                 attrs[FOLDS_ATTR] = {m.name: [float(v) for v in f] for m, f in zip(metrics, folds)}
-            if recorder is not None and result.predictions is not None and recorder.wants(values[0]):
-                attrs[PREDICTIONS_ATTR] = recorder.record(trial, values[0], result.predictions)
+            if recorder is not None and recorder.wants(values[0]):
+                preds = result.predictions
+                if preds is None and not getattr(data, "folds", None):  # one split: the valid rows' predictions
+                    import numpy as np
+
+                    preds = np.asarray(trainer.predict(result, data.valid.X), dtype=np.float32)
+                if preds is not None:
+                    attrs[PREDICTIONS_ATTR] = recorder.record(trial, values[0], preds)
             if limits:
                 from automl import constraints
 

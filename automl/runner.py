@@ -378,7 +378,9 @@ def run(
     outcome.test_scores = record_test_scores(prepared, study, refits=outcome.refits)
     from automl import ensemble
 
-    outcome.ensemble = ensemble.build(prepared, study, url, refits=outcome.refits)
+    deadline = started + timeout if timeout is not None else None
+    outcome.ensemble = ensemble.build(prepared, study, url, refits=outcome.refits, deadline=deadline,
+                                      slack=max(2.0, 0.1 * timeout) if timeout is not None else 0.0)
     return outcome
 
 

@@ -108,7 +108,7 @@ class StudySpec(BaseModel):
                           "({max: N}); the best trial, the ensemble and the export meet them")
     ensemble: bool | None = Field(
         None, description="combine the best trials into a weighted ensemble when it beats the best one on validation "
-                          "(cross-validated single-objective studies; default: on); false = the best trial alone")
+                          "(single-objective studies; default: on); false = the best trial alone")
 
     # Not part of the file: where it came from (for relative paths and messages).
     source: str | None = Field(None, exclude=True, json_schema_extra={"readOnly": True})

@@ -126,10 +126,21 @@ def test_ensemble_false_keeps_no_predictions_and_exports_the_best_trial(study_fi
     assert not (tmp_path / "x").exists()
 
 
-def test_holdout_and_multi_objective_studies_get_no_ensemble(study_file, tmp_path):
+def test_holdout_studies_ensemble_on_the_valid_rows_and_multi_objective_ones_get_none(study_file, tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
     holdout = api.run_study_outcome(_ens_study(study_file, data={"path": "reg.csv", "target": "y", "cv": 0}),
-                                    storage=f"sqlite:///{tmp_path / 'h.db'}", progress=False)
-    assert holdout.ensemble is None
+                                    storage=url, progress=False)
+    store = ensemble.store_for(url)
+    t = holdout.study.trials[0]
+    with store.open_reader(t.user_attrs[PREDICTIONS_ATTR]) as f:
+        assert np.load(f).shape == (len(holdout.prepared.data.valid),)  # the valid rows' predictions
+    attr = holdout.study.user_attrs.get(ensemble.ENSEMBLE_ATTR)
+    if attr:
+        assert attr["valid"] < attr["best_single"]["valid"]
+        assert attr["best_single"]["valid"] == pytest.approx(holdout.study.best_value, rel=1e-6)  # float32 predictions
+    # a deadline that leaves no room for refitting the members: the best trial alone
+    late = ensemble.build(holdout.prepared, holdout.study, url, deadline=0.0, slack=0.0)
+    assert late is None and holdout.study.user_attrs[ensemble.ENSEMBLE_ATTR] is None
     multi = api.run_study_outcome(_ens_study(study_file, metric=["rmse", "mae"], trials=4),
                                   storage=f"sqlite:///{tmp_path / 'm.db'}", progress=False)
     assert multi.ensemble is None and not any(PREDICTIONS_ATTR in t.user_attrs for t in multi.study.trials)
