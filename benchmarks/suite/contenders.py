@@ -391,6 +391,7 @@ class Split:
             if classes is not None:
                 col = {str(c): i for i, c in enumerate(classes)}
                 p = p[:, [col[str(c)] for c in self.classes]]
+            p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)  # float32 probabilities of some tools
             if self.task == "binary":
                 p = p[:, 1]
         return METRICS[self.metric].score(self.task, self.codes(self.y_test), p)
