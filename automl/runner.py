@@ -13,6 +13,7 @@ import optuna
 from optuna.trial import TrialState
 
 from automl import manifest, samplers, space, trainers
+from automl.report import record as report_record
 from automl import storage as storage_mod
 from automl.errors import (
     DataError,
@@ -211,6 +212,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         # Killed between creating the study and writing its attributes (or made by plain Optuna): finish it.
         complete_attrs(study, prepared, fp, budget=budget)
     manifest.on_resume(study, prepared)  # warns if the data file changed; records this run's manifest
+    report_record.on_resume(study, prepared)  # metric names, versions, settings, data facts an older study lacks
     return study
 
 
@@ -228,6 +230,7 @@ def complete_attrs(study: optuna.Study, prepared: Prepared, fp: Any, *, budget: 
     for k, v in {SPACE_ATTR: fp, **study_attrs(prepared)}.items():
         if k not in have:
             study.set_user_attr(k, v)
+    report_record.on_create(study, prepared)  # what the report shows: metric names (Optuna's), settings, data facts
     if all(t.state == TrialState.WAITING for t in study.get_trials(deepcopy=False)):
         enqueue_warm_start(prepared, study, budget=budget)  # queued once, before any trial ran (a study run elsewhere keeps its own)
     study.set_user_attr(COMPLETE_ATTR, True)
@@ -381,7 +384,17 @@ def run(
     deadline = started + timeout if timeout is not None else None
     outcome.ensemble = ensemble.build(prepared, study, url, refits=outcome.refits, deadline=deadline,
                                       slack=max(2.0, 0.1 * timeout) if timeout is not None else 0.0)
+    record_baselines(prepared, study, outcome, deadline=deadline)
     return outcome
+
+
+def record_baselines(prepared: Prepared, study: optuna.Study, outcome: RunOutcome, deadline: float | None) -> None:
+    """The report's baselines (the trainer's defaults, a constant predictor) on the test split; see report.record."""
+
+    def test_of(t: optuna.trial.FrozenTrial) -> dict[str, float]:
+        return outcome.test_scores.get(t.number) or score_on_test(prepared, t)
+
+    report_record.at_end(prepared, study, test_of=test_of, deadline=deadline)
 
 
 def _best_text(study: optuna.Study) -> str:
@@ -412,25 +425,31 @@ def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int 
     except ValueError:
         return {}
     stored = {int(k): v for k, v in (study.user_attrs.get(TEST_ATTR) or {}).items()}
-    from automl.trainers.base import FitContext
-
     for t in best[:max_trials]:
         if t.number in stored:
             continue
-        ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=workers_threads(1), seed=prepared.spec.seed or 0)
-        params, fit_on = {**prepared.fixed, **t.params}, data
-        if getattr(data, "folds", None):
-            # Cross-validated trials have no model trained on one split: refit on train+valid, as export does.
-            from automl.export import refit_data
-
-            params, fit_on = prepared.trainer.final_params(params, t.user_attrs), refit_data(data)
-        result = prepared.trainer.fit(params, fit_on, lambda *a, **k: None, ctx)
-        if fit_on is not data and refits is not None:
-            refits[t.number] = result  # the model `automl export` would fit: `run --export` reuses it
-        values = prepared.trainer.evaluate(result, fit_on, "test", prepared.metrics)
-        stored[t.number] = {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=False) if math.isfinite(v)}
+        stored[t.number] = score_on_test(prepared, t, refits)
     keep = {t.number for t in best[:max_trials]}
     stored = {k: v for k, v in stored.items() if k in keep}
     study.set_user_attr(TEST_ATTR, {str(k): v for k, v in stored.items()})
     study.set_user_attr(TEST_OF_ATTR, "refit on train+valid" if getattr(data, "folds", None) else "trained on the train split")
     return stored
+
+
+def score_on_test(prepared: Prepared, t: optuna.trial.FrozenTrial, refits: dict[int, Any] | None = None) -> dict[str, float]:
+    """Retrain a complete trial's configuration (refit on train+valid for CV studies) and score it on the test split."""
+    from automl.trainers.base import FitContext
+
+    data = prepared.data
+    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=workers_threads(1), seed=prepared.spec.seed or 0)
+    params, fit_on = {**prepared.fixed, **t.params}, data
+    if getattr(data, "folds", None):
+        # Cross-validated trials have no model trained on one split: refit on train+valid, as export does.
+        from automl.export import refit_data
+
+        params, fit_on = prepared.trainer.final_params(params, t.user_attrs), refit_data(data)
+    result = prepared.trainer.fit(params, fit_on, lambda *a, **k: None, ctx)
+    if fit_on is not data and refits is not None:
+        refits[t.number] = result  # the model `automl export` would fit: `run --export` reuses it
+    values = prepared.trainer.evaluate(result, fit_on, "test", prepared.metrics)
+    return {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=False) if math.isfinite(v)}

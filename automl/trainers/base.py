@@ -139,6 +139,8 @@ class TabularTrainer:
     name = "tabular"
     tasks: tuple[str, ...] = ("regression", "binary", "multiclass")
     description = ""
+    #: What one ``report(step, ...)`` step is, for the report's learning-curve axes.
+    step_unit = "step"
     #: Closed list of accepted parameter names, or None when ``check_params`` is overridden.
     param_names: tuple[str, ...] | None = None
 

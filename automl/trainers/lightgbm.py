@@ -91,6 +91,7 @@ def _report_every(num_boost_round: int) -> int:
 class LightGBMTrainer(TabularTrainer):
     name = "lightgbm"
     description = "gradient-boosted trees (LightGBM); accepts LightGBM's parameter names and aliases"
+    step_unit = "boosting round"
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
         return {
