@@ -13,7 +13,6 @@ import optuna
 from optuna.trial import TrialState
 
 from automl import manifest, samplers, space, trainers
-from automl.report import record as report_record
 from automl import storage as storage_mod
 from automl.errors import (
     DataError,
@@ -22,6 +21,7 @@ from automl.errors import (
     StorageError,
     StudyFileError,
 )
+from automl.report import record as report_record
 from automl.studyfile import ParamSpec, StudySpec, param_problems, suggest
 
 SPACE_ATTR = "automl:space"

@@ -540,9 +540,9 @@ def _packed_script(element_id: str, data: str) -> str:
 
 UNPACK_JS = r"""
 window.automlUnpack = function(id){
-  var A = %s, T = new Int16Array(128).fill(-1), s = document.getElementById(id).textContent.trim();
+  var A = __ALPHABET__, T = new Int16Array(128).fill(-1), s = document.getElementById(id).textContent.trim();
   for (var i = 0; i < A.length; i++) T[A.charCodeAt(i)] = i;
-  var n = s.length, full = Math.floor(n / 5), rest = n %% 5, out = new Uint8Array(full * 4 + (rest ? rest - 1 : 0)), o = 0;
+  var n = s.length, full = Math.floor(n / 5), rest = n % 5, out = new Uint8Array(full * 4 + (rest ? rest - 1 : 0)), o = 0;
   function group(p, len){
     var v = 0;
     for (var j = 0; j < 5; j++) v = v * 85 + (j < len ? T[s.charCodeAt(p + j)] : 84);
@@ -553,7 +553,7 @@ window.automlUnpack = function(id){
   var stream = new Blob([out]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
   return new Response(stream).text();
 };
-""" % json.dumps(B85_PAGE)
+""".replace("__ALPHABET__", json.dumps(B85_PAGE))
 
 
 def write_report(
