@@ -143,6 +143,19 @@ def constant_predictions(task: str, y_fit: Any, n: int, n_classes: int = 0) -> t
     return (proba[:, 1] if task == BINARY else proba), "the training class priors (the majority class for labels)"
 
 
+def _fits_in(prepared: Any, study: optuna.Study, t: FrozenTrial | None, deadline: float) -> bool:
+    """Whether fitting the defaults ends before ``deadline``: the trial's own duration (else the median complete
+    trial's) times the refit's share of a trial (see :func:`automl.objective.refit_share`)."""
+    from automl.objective import refit_share
+
+    durations = [d.total_seconds() for x in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                 if (d := x.duration) is not None]
+    own = t.duration.total_seconds() if t is not None and t.duration is not None else None
+    seconds = own if own is not None else (sorted(durations)[len(durations) // 2] if durations else 0.0)
+    share = refit_share(prepared.data) if t is not None else 1.0  # a fit without a trial: one holdout fit
+    return time.time() + seconds * share <= deadline
+
+
 def at_end(prepared: Any, study: optuna.Study, *, test_of: Any, deadline: float | None = None) -> dict[str, Any]:
     """Score the baselines on the test split and store them as ``automl:baselines``.
 
@@ -151,9 +164,14 @@ def at_end(prepared: Any, study: optuna.Study, *, test_of: Any, deadline: float 
     (no tuned parameter: the trainer's own defaults), skipped past ``deadline``. constant: see
     :func:`constant_predictions`, fitted on the rows the tuned model was fitted on. Kept once measured."""
     data = prepared.data
-    if data is None or getattr(data, "test", None) is None or not hasattr(data, "use_cv"):
+    if data is None or getattr(data, "test", None) is None:
         return {}
     stored = dict(study.user_attrs.get(BASELINES_ATTR) or {})
+    if not hasattr(data, "use_cv"):  # not tabular (language models): say why instead of a number
+        stored["skipped"] = {"defaults": "not measured for this trainer (it would cost one more full training run)",
+                             "constant": "a constant predictor is defined for tabular data only"}
+        study.set_user_attr(BASELINES_ATTR, stored)
+        return stored
     metrics = prepared.metrics
     folds = bool(getattr(data, "folds", None))
     if "constant" not in stored:
@@ -167,8 +185,9 @@ def at_end(prepared: Any, study: optuna.Study, *, test_of: Any, deadline: float 
     if "defaults" not in stored:
         t = defaults_trial(study)
         best = {str(k) for k in (study.user_attrs.get("automl:test_scores") or {})}
-        if deadline is not None and time.time() >= deadline and not (t is not None and str(t.number) in best):
-            stored["skipped"] = {"defaults": "the run's time budget was spent before the defaults could be fitted"}
+        if deadline is not None and not (t is not None and str(t.number) in best) and not _fits_in(
+                prepared, study, t, deadline):
+            stored["skipped"] = {"defaults": "not measured: the run's time budget had no room left to fit the defaults"}
         elif t is not None:
             stored["defaults"] = {"trial": t.number, "what": f"trial {t.number}, queued first by the warm start "
                                   f"({t.user_attrs.get('automl:warm_start')})", "test": test_of(t)}
