@@ -319,9 +319,13 @@ def summary_html(s: dict[str, Any]) -> str:
         more = f" (first 20 of {len(s['pareto'])})" if len(s["pareto"]) > 20 else ""
         out.append(f'<table class="grid" id="pareto-table"><tr><th>trial</th>{head}</tr>{"".join(rows)}</table>'
                    f'<p class="note">Validation values; test scores for the first 5 Pareto trials{_esc(more)}.</p>')
-    items = [("Data", _data_sentence(s["data"])), ("Budget spent", _budget_sentence(s["budget"]))]
-    for key, reason in s["not_measured"].items():
-        items.append((f"Baseline ({'the trainer' + chr(39) + 's defaults' if key == 'defaults' else 'constant predictor'})", reason))
+    items = ([("Data", _data_sentence(s["data"]))] if s["data"] else []) + [("Budget spent", _budget_sentence(s["budget"]))]
+    labels = {"defaults": "the trainer's defaults", "constant": "a constant predictor"}
+    reasons = sorted(set(s["not_measured"].values()))
+    if len(reasons) == 1 and len(s["not_measured"]) > 1:
+        items.append(("Baselines not shown", reasons[0]))
+    elif s["not_measured"]:
+        items.append(("Baselines not shown", "; ".join(f"{labels[k]}: {v}" for k, v in s["not_measured"].items())))
     out.append('<ul class="facts-list">' + "".join(f"<li><b>{_esc(k)}:</b> {_esc(v)}</li>" for k, v in items) + "</ul>")
     if s["params"]:
         out.append("<h3>What the parameters say</h3><ul id=\"param-sentences\">"
