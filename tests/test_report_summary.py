@@ -207,3 +207,15 @@ def test_wall_clock_history_and_conditional_caveat() -> None:
     assert panels["history-time-0"].figure is not None
     assert "z is set only in some trials (conditional)" in panels["importance-0"].note
     assert S.conditional_params(study) == ["z"]
+
+
+@pytest.mark.parametrize(("best", "base", "minimize", "want"), [
+    (0.8, 1.0, True, 0.2),      # a loss 20% lower
+    (1.2, 1.0, True, -0.2),     # worse
+    (0.9, 0.6, False, 0.5),     # accuracy 50% higher
+    (0.45, -0.01, False, None),  # r2 of a constant predictor: no meaningful share
+    (0.5, 0.0, True, None),
+])
+def test_relative_improvement(best: float, base: float, minimize: bool, want: float | None) -> None:
+    got = S.relative_improvement(best, base, minimize)
+    assert got == (pytest.approx(want) if want is not None else None)

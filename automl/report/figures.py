@@ -546,8 +546,10 @@ def pareto_data(study: optuna.Study) -> dict[str, Any]:
 
 def pareto_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
     fig = optuna.visualization.plot_pareto_front(study, target_names=data["names"])
-    if len(study.get_trials(deepcopy=False)) < 10:
-        fig.update_traces(marker_showscale=False)  # a colour bar of trial numbers says nothing for a few points
+    # Optuna colours points by trial number with a colour bar per trace ("Trial", "Best Trial"): for the front
+    # that bar says nothing, and two bars crowd the plot; the hover text keeps each point's trial number.
+    fig.update_traces(marker_showscale=False)
+    fig.update_layout(legend={"orientation": "h", "y": -0.2})
     return fig
 
 

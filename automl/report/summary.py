@@ -25,10 +25,12 @@ EDGE = 0.1
 
 
 def relative_improvement(best: float, base: float, minimize: bool) -> float | None:
-    """How much better ``best`` is than ``base``, as a fraction of ``|base|`` (positive = better); None if base is 0."""
-    if not (math.isfinite(best) and math.isfinite(base)) or base == 0:
+    """How much better ``best`` is than ``base``, as a fraction of ``base`` (positive = better).
+
+    None unless ``base`` is positive: a share of a score near or below zero (r2 of a constant predictor) says nothing."""
+    if not (math.isfinite(best) and math.isfinite(base)) or base <= 0:
         return None
-    return ((base - best) if minimize else (best - base)) / abs(base)
+    return ((base - best) if minimize else (best - base)) / base
 
 
 def budget_data(study: optuna.Study) -> dict[str, Any]:
