@@ -260,10 +260,11 @@ def _data_sentence(d: dict[str, Any] | None) -> str:
     if not d:
         return "not recorded (the study was not made by automl)"
     parts = [str(d.get("file", "?"))]
-    rows = d.get("rows") or {}
+    # Only whole numbers are read, so a study whose attributes another tool wrote cannot break the page.
+    rows = {k: v for k, v in (d.get("rows") or {}).items() if isinstance(v, int)} if isinstance(d.get("rows"), dict) else {}
     if rows:
         parts.append(" / ".join(f"{v:,} {k}" for k, v in rows.items()) + " rows")
-    cols = d.get("columns") or {}
+    cols = {k: v for k, v in (d.get("columns") or {}).items() if isinstance(v, int)} if isinstance(d.get("columns"), dict) else {}
     if cols:
         parts.append(f"{sum(cols.values())} feature columns (" + ", ".join(f"{v} {k}" for k, v in cols.items()) + ")")
     if d.get("target"):
@@ -591,7 +592,11 @@ def write_report(
     facts = header_facts(study, storage)
     cols, rows = trial_rows(study)
     imp = next((p.data["importances"] for p in panels if p.key == "importance-0" and p.figure is not None), None)
-    summary = S.summary_data(study, imp)
+    try:
+        summary_block = summary_html(S.summary_data(study, imp))
+    except Exception as e:  # noqa: BLE001 - odd attributes from another tool must not take the report down
+        summary_block = (f'<section id="summary"><h2>Summary</h2><p class="reason">The summary could not be computed '
+                         f"for this study ({_esc(type(e).__name__)}: {_esc(e)}).</p></section>")
 
     shown = [p for p in panels if p.figure is not None]
     hidden = [p for p in panels if p.figure is None]
@@ -630,7 +635,7 @@ def write_report(
         "</head><body>",
         f"<h1>{_esc(study.study_name)}</h1>",
         f'<p class="note">Optuna study ({_esc(direction_word)}) · report written {_esc(written)}</p>',
-        summary_html(summary),
+        summary_block,
         settings_html(settings_data(study), facts),
         '<section id="details"><h2>Details</h2>', _header_html(facts), "</section>",
         f"<nav>{nav}</nav>",
