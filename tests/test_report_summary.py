@@ -219,3 +219,14 @@ def test_wall_clock_history_and_conditional_caveat() -> None:
 def test_relative_improvement(best: float, base: float, minimize: bool, want: float | None) -> None:
     got = S.relative_improvement(best, base, minimize)
     assert got == (pytest.approx(want) if want is not None else None)
+
+
+def test_odd_attributes_from_another_tool_do_not_break_the_summary(tmp_path: Path) -> None:
+    study = optuna.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    for k, v in {"automl:data_facts": {"file": "d.csv", "rows": {"train": "many"}, "columns": [1]},
+                 "automl:baselines": {"constant": {"test": {"value": "low"}}, "defaults": 3},
+                 "automl:test_scores": {"0": "n/a"}, "automl:settings": "tpe"}.items():
+        study.set_user_attr(k, v)
+    text = write_report(study, tmp_path / "odd.html").read_text()
+    assert 'id="headline"' in text and "d.csv" in text and "could not be computed" not in text
