@@ -331,9 +331,10 @@ def summary_html(s: dict[str, Any]) -> str:
     if s["params"]:
         out.append("<h3>What the parameters say</h3><ul id=\"param-sentences\">"
                    + "".join(f"<li>{_esc(p['sentence'])}</li>" for p in s["params"]) + "</ul>")
-        if s["conditional"]:
-            out.append(f'<p class="note">{_esc(", ".join(s["conditional"]))}: set only in some trials (conditional), '
-                       "so their importance compares only the trials that set them.</p>")
+        cond = [p["name"] for p in s["params"] if p["name"] in s["conditional"]]
+        if cond:
+            out.append(f'<p class="note">{_esc(", ".join(cond))}: set only in some trials (conditional), '
+                       "so the importance compares only the trials that set it.</p>")
     out.append("</section>")
     return "".join(out)
 
@@ -364,7 +365,7 @@ def settings_html(d: dict[str, Any], facts: dict[str, Any]) -> str:
                          + (f"; {x['note']}" if x.get("note") else "")))
         rows.append(("seeds", kv(st.get("seeds") or {})))
         rows.append(("fixed parameters", kv(st.get("fixed") or {})))
-        rows.append(("budget", kv({k: v for k, v in (st.get("budget") or {}).items() if v is not None}) or "none"))
+        rows.append(("budget (study file)", kv({k: v for k, v in (st.get("budget") or {}).items() if v is not None})))
     else:
         rows.append(("sampler, pruner", "not recorded (the study was not made by automl)"))
     rows.append(("run with", kv(facts["versions_study"]) if facts["versions_study"] else "not recorded"))
