@@ -126,9 +126,14 @@ def test_binary_constant_predictor_is_the_class_priors(study_file, binary_csv: P
     s = S.summary_data(study)
     assert s["pareto"] and {r["number"] for r in s["pareto"]} == {t.number for t in study.best_trials}
     text = write_report(study, tmp_path / "mo.html").read_text()
-    assert 'id="pareto-table"' in text and "Pareto-optimal trial" in text
+    import html
+
+    assert 'id="pareto-table"' in text and html.escape(S.headline(s)) in text
+    assert ("One trial" if len(s["pareto"]) == 1 else "Pareto-optimal trials trade off") in S.headline(s)
+    shown = _values(text)
     for r in s["pareto"]:
-        assert _values(text)[f"pareto:{r['number']}:logloss"] == r["values"]["logloss"]
+        assert shown[f"pareto:{r['number']}:logloss"] == r["values"]["logloss"]
+    assert shown["test:constant:accuracy"] == const["accuracy"]  # the baselines under the Pareto table
 
 
 def test_an_older_study_gets_metric_names_and_attrs_on_resume(study_file, tmp_path: Path) -> None:

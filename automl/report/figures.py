@@ -621,7 +621,8 @@ def build_panels(study: optuna.Study, importance: str = "pedanova", max_lines: i
                          curves_figure,
                          lambda d: (f"Validation {d['metric']} after each {d['step_unit']}"
                                     + (" (the first objective: the one the trainer reports while it trains)" if multi else "")
-                                    + f". {_n(len(d['pruned']), 'pruned trial')} in red, stopped early. "
+                                    + (f". {_n(len(d['pruned']), 'pruned trial')} in red, stopped early. " if d["pruned"]
+                                       else ". No trial was pruned. ")
                                     + (f"Showing {len(d['curves'])} of {d['total']} curves (best complete and latest "
                                        "pruned)." if d["thinned"] else f"All {d['total']} curves."))))
     panels.append(_panel("extras", "Training-side curves", study, lambda: extras_data(study), extras_figure))

@@ -320,6 +320,12 @@ def summary_html(s: dict[str, Any]) -> str:
         more = f" (first 20 of {len(s['pareto'])})" if len(s["pareto"]) > 20 else ""
         out.append(f'<table class="grid" id="pareto-table"><tr><th>trial</th>{head}</tr>{"".join(rows)}</table>'
                    f'<p class="note">Validation values; test scores for the first 5 Pareto trials{_esc(more)}.</p>')
+        if s["baselines"]:
+            head = "".join(f"<th>test {_esc(m)}</th>" for m in names)
+            rows = [f'<tr data-baseline="{_esc(r["key"])}"><td>{_esc(r["label"])}: {_esc(r["what"])}</td>'
+                    + "".join("<td>" + (_num(r["test"][m], f"test:{r['key']}:{m}") if m in r["test"] else "–") + "</td>"
+                              for m in names) + "</tr>" for r in s["baselines"]]
+            out.append(f'<table class="grid" id="baselines"><tr><th>baseline</th>{head}</tr>{"".join(rows)}</table>')
     items = ([("Data", _data_sentence(s["data"]))] if s["data"] else []) + [("Budget spent", _budget_sentence(s["budget"]))]
     labels = {"defaults": "the trainer's defaults", "constant": "a constant predictor"}
     reasons = sorted(set(s["not_measured"].values()))

@@ -177,8 +177,10 @@ def headline(s: dict[str, Any]) -> str:
     """The first sentence of the report: the answer, and how much better it is than the baselines."""
     b = s["best"]
     if s["pareto"]:
-        return (f"{len(s['pareto'])} Pareto-optimal trial{'s' if len(s['pareto']) != 1 else ''} trade off "
-                f"{' and '.join(s['metrics'])} (table below).")
+        if len(s["pareto"]) == 1:
+            return (f"One trial ({s['pareto'][0]['number']}) is the best in {' and '.join(s['metrics'])} at once "
+                    "(table below).")
+        return f"{len(s['pareto'])} Pareto-optimal trials trade off {' and '.join(s['metrics'])} (table below)."
     if b is None:
         return "No trial has completed yet, so there is no answer to show."
     m = s["metrics"][0]
