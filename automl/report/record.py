@@ -124,9 +124,9 @@ def defaults_trial(study: optuna.Study) -> FrozenTrial | None:
     return None
 
 
-def constant_predictions(task: str, y_fit: Any, n: int, n_classes: int = 0) -> tuple[Any, str]:
-    """A constant predictor fitted on ``y_fit``: the mean (regression) or the class priors (classification,
-    which is the majority class for label metrics), as predictions for ``n`` rows in automl's format."""
+def constant_predictions(task: str, y_fit: Any, n: int, n_classes: int = 0, w_fit: Any = None) -> tuple[Any, str]:
+    """A constant predictor fitted on ``y_fit`` (weighted by ``w_fit``): the mean (regression) or the class priors
+    (classification, which is the majority class for label metrics), as predictions for ``n`` rows in automl's format."""
     import numpy as np
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
@@ -134,10 +134,10 @@ def constant_predictions(task: str, y_fit: Any, n: int, n_classes: int = 0) -> t
 
     X0 = np.zeros((len(y_fit), 1))
     if task == REGRESSION:
-        model = DummyRegressor(strategy="mean").fit(X0, y_fit)
+        model = DummyRegressor(strategy="mean").fit(X0, y_fit, sample_weight=w_fit)
         return model.predict(np.zeros((n, 1))), f"the training mean ({float(model.constant_[0][0]):.6g})"
     classes = max(n_classes, int(np.max(y_fit)) + 1)
-    model = DummyClassifier(strategy="prior").fit(X0, y_fit)
+    model = DummyClassifier(strategy="prior").fit(X0, y_fit, sample_weight=w_fit)
     proba = np.zeros((n, classes))
     proba[:, model.classes_] = model.predict_proba(np.zeros((n, 1)))
     return (proba[:, 1] if task == BINARY else proba), "the training class priors (the majority class for labels)"
@@ -177,9 +177,12 @@ def at_end(prepared: Any, study: optuna.Study, *, test_of: Any, deadline: float 
     if "constant" not in stored:
         import numpy as np
 
-        y_fit = np.concatenate([data.train.y, data.valid.y]) if folds else data.train.y
-        pred, what = constant_predictions(data.task, y_fit, len(data.test), data.n_classes)
-        scores = {m.name: float(m.score(data.task, data.test.y, pred)) for m in metrics}
+        fit = (data.train, data.valid) if folds else (data.train,)
+        y_fit = np.concatenate([p.y for p in fit])
+        ws = [getattr(p, "w", None) for p in fit]  # row weights (data.weight), if the study has them
+        w_fit = None if any(w is None for w in ws) else np.concatenate(ws)
+        pred, what = constant_predictions(data.task, y_fit, len(data.test), data.n_classes, w_fit)
+        scores = {m.name: float(m.score(data.task, data.test.y, pred, getattr(data.test, "w", None))) for m in metrics}
         stored["constant"] = {"what": what, "fit_on": "train+valid" if folds else "train",
                               "test": {k: v for k, v in scores.items() if math.isfinite(v)}}
     if "defaults" not in stored:

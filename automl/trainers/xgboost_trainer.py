@@ -57,6 +57,7 @@ class Model:
 
 class XGBoostTrainer(TabularTrainer):
     name = "xgboost"
+    step_unit = "boosting round"
     description = "gradient-boosted trees (XGBoost, optional: pip install 'automl[boost]'); XGBoost's parameter names"
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
