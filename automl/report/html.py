@@ -297,11 +297,12 @@ def summary_html(s: dict[str, Any]) -> str:
     names = s["metrics"]
     if s["best"] is not None:
         b = s["best"]
-        head = "".join(f"<th>test {_esc(m)}</th>" for m in names) + f"<th>vs the tuned model ({_esc(names[0])})</th>"
+        vs = bool(s["baselines"])  # the comparison column only when there is something to compare
+        head = "".join(f"<th>test {_esc(m)}</th>" for m in names) + (f"<th>vs the tuned model ({_esc(names[0])})</th>" if vs else "")
         rows = [f'<tr class="best"><td>the tuned model: trial {b["number"]} (validation {_num(b["valid"][names[0]], "valid:best")})</td>'
                 + "".join("<td>" + (_num(b["test"][m], "test:best:" + m) if m in b["test"] else "not scored") + "</td>"
                           for m in names)
-                + "<td></td></tr>"]
+                + ("<td></td>" if vs else "") + "</tr>"]
         for r in s["baselines"]:
             rows.append(f'<tr data-baseline="{_esc(r["key"])}"><td>{_esc(r["label"])}: {_esc(r["what"])}</td>'
                         + "".join("<td>" + (_num(r["test"][m], f"test:{r['key']}:{m}") if m in r["test"] else "–") + "</td>"

@@ -169,7 +169,7 @@ def at_end(prepared: Any, study: optuna.Study, *, test_of: Any, deadline: float 
     stored = dict(study.user_attrs.get(BASELINES_ATTR) or {})
     if not hasattr(data, "use_cv"):  # not tabular (language models): say why instead of a number
         stored["skipped"] = {"defaults": "not measured for this trainer (it would cost one more full training run)",
-                             "constant": "a constant predictor is defined for tabular data only"}
+                             "constant": "defined for tabular data only"}
         study.set_user_attr(BASELINES_ATTR, stored)
         return stored
     metrics = prepared.metrics
