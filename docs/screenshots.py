@@ -3,9 +3,13 @@
     .venv/bin/automl run studies/diabetes-lgbm.yaml --report          # regression (LightGBM)
     .venv/bin/automl run studies/wine-mlp.yaml --report               # classification (MLP, 3 classes)
     .venv/bin/automl run studies/breast-cancer-lgbm.yaml --report     # multi-objective (logloss, accuracy)
-    .venv/bin/automl run studies/tasks-lm-finetune.yaml --trials 4 --report   # language model
+    .venv/bin/automl run studies/tasks-lm-finetune.yaml --trials 4 --report   # language model (*)
     .venv/bin/python docs/screenshots.py reports/diabetes-lgbm.html reports/wine-mlp.html \\
         reports/breast-cancer-lgbm.html reports/tasks-lm-finetune.html
+
+(*) The committed LM screenshot is of a shortened run, made on a loaded 2-core machine: the first 400 examples of
+studies/data/tasks.jsonl, a 1-layer builtin model (n_embd 32, 80 pretraining steps), metric eval_loss, a 2 x 2 grid
+of prompt_loss_weight {0, 1} x learning_rate {0.003, 0.01}, 6 epochs. The tabular ones ran with --trials 10, 6 and 5.
 
 The first report also gives docs/report-importance.png, report-parallel.png, report-curves.png and
 report-table.png; every report gives docs/summary-<study>.png (the summary block at the top of the page).
