@@ -169,6 +169,10 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
     warm-start trials)."""
     spec = prepared.spec
     storage = storage_mod.open_storage(url)
+    if storage_mod.is_grpc(storage):
+        from automl.proxy import check_gate
+
+        check_gate(storage, url)  # before anything is written: the budget needs automl's proxy
     n_obj = len(prepared.metrics)
     sampler = samplers.make_sampler(spec.sampler, seed=spec.seed if seed is None else seed, n_objectives=n_obj, grid=prepared.grid)
     pruner = samplers.study_pruner(prepared)
@@ -336,6 +340,10 @@ def run(
         raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {storage_mod.mask(url)}")
     parallel.poll_seconds()  # a bad $AUTOML_POLL_SECONDS is refused before anything is written
     study = open_or_create(prepared, url, force=force, budget=budget)
+    from automl.proxy import BUDGET_ATTR
+
+    if study._storage.get_study_system_attrs(study._study_id).get(BUDGET_ATTR) != budget:  # what a gRPC proxy's claim gate enforces (automl/proxy.py)
+        study._storage.set_study_system_attr(study._study_id, BUDGET_ATTR, budget)
     outcome = RunOutcome(study, url=url)
     with parallel.claim_lock(study, url):
         outcome.recovered = storage_mod.recover_stale_trials(study)
