@@ -180,11 +180,26 @@ def shared_between_processes(url: str) -> bool:
 
 
 # -- one trial -----------------------------------------------------------------------------------------
+_NEXT_SCAN: dict[tuple[int, int], float] = {}
+
+
+def _scan_due(study: optuna.Study) -> bool:
+    """Whether this worker looks for stale trials in this claim: on its first, then once per heartbeat interval.
+    The look reads every RUNNING trial, so doing it in every claim made a claim's time under the lock grow with
+    the number of workers; a stale trial is still found within one interval of its grace period's end (a killed
+    local worker at once, by its ``--jobs`` parent or the next run's start)."""
+    key, now = (id(study._storage), study._study_id), time.monotonic()
+    if now < _NEXT_SCAN.get(key, 0.0):
+        return False
+    _NEXT_SCAN[key] = now + storage_mod.heartbeat_seconds()
+    return True
+
+
 def claim(study: optuna.Study, budget: int, recovered: list[int] | None = None) -> optuna.Trial | str:
     """Call under :func:`claim_lock`: a new RUNNING trial, or STOP / WAIT. Stale RUNNING trials are failed
-    and requeued first (their numbers are appended to ``recovered``)."""
+    and requeued first (their numbers are appended to ``recovered``), by each worker once per heartbeat interval."""
     counts = storage_mod.count_states(study)
-    if counts.get(TrialState.RUNNING, 0):
+    if counts.get(TrialState.RUNNING, 0) and _scan_due(study):
         found = storage_mod.recover_stale_trials(study)
         if found:
             if recovered is not None:
