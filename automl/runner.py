@@ -167,6 +167,8 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
                    budget: int | None = None) -> optuna.Study:
     """Resume the study if it exists (checking its search space), else create it (queuing at most ``budget``
     warm-start trials)."""
+    from automl import parallel
+
     spec = prepared.spec
     storage = storage_mod.open_storage(url)
     if storage_mod.is_grpc(storage):
@@ -186,7 +188,8 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         except optuna.exceptions.DuplicatedStudyError:
             pass  # created meanwhile by another worker or machine: resume it below, with every check
         else:
-            complete_attrs(study, prepared, fp, budget=budget)
+            with parallel.claim_lock(study, url):  # workers starting at once on a new study queue its warm start once
+                complete_attrs(study, prepared, fp, budget=budget)
             return study
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     base_seed = spec.seed if seed is None else seed
@@ -213,7 +216,8 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         study.set_user_attr(SPACE_ATTR, fp)
     if COMPLETE_ATTR not in study.user_attrs:
         # Killed between creating the study and writing its attributes (or made by plain Optuna): finish it.
-        complete_attrs(study, prepared, fp, budget=budget)
+        with parallel.claim_lock(study, url):
+            complete_attrs(study, prepared, fp, budget=budget)
     manifest.on_resume(study, prepared)  # warns if the data file changed; records this run's manifest
     return study
 
