@@ -271,6 +271,9 @@ def claim_cost(server: Any, running: int, finished: int = 50, claims: int = 20, 
     from automl.proxy import BUDGET_ATTR
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # The running trials stand for live workers: on a starved machine setting up and claiming can take longer than
+    # the 60 s grace period, and they must not turn stale meanwhile.
+    os.environ["AUTOML_GRACE_PERIOD"] = "86400"
     pg_url = server.url(server.create_database())
     setup = storage_mod.open_storage(pg_url)
     study = optuna.create_study(storage=setup, study_name="cost")
