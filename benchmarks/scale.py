@@ -347,7 +347,7 @@ def count_cost(server: Any, totals: list[int], repeats: int = 20) -> list[dict[s
         with storage.engine.begin() as conn:
             conn.execute(sqlalchemy.text(
                 "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
-                "SELECT g, :sid, 'COMPLETE', now(), now() FROM generate_series(:a, :b) g"), {"sid": study._study_id, "a": have, "b": total - 1})
+                "SELECT g, :sid, 'COMPLETE', now(), now() FROM generate_series(CAST(:a AS integer), CAST(:b AS integer)) g"), {"sid": study._study_id, "a": have, "b": total - 1})
             conn.execute(sqlalchemy.text("ANALYZE trials"))
         have = total
         times = []
