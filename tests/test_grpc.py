@@ -27,6 +27,12 @@ def start_proxy(backing: str, *args: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "automl", "storage-proxy", "--storage", backing, "--port", str(port), *args],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Wait until it serves: minutes to start on a loaded machine, and workers then wait 20 s at most.
+    client = optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port)
+    try:
+        client.wait_server_ready(timeout=300)
+    finally:
+        client.close()
     return proc, f"grpc://127.0.0.1:{port}"
 
 
