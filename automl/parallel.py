@@ -153,10 +153,22 @@ class _SQLLock:
 
 
 def claim_lock(study: optuna.Study, url: str) -> Any:
-    """The lock every worker of ``study`` (any process, any machine) takes to claim a trial slot."""
-    rdb = storage_mod.rdb_of(study._storage)
+    """The lock every worker of ``study`` (any process, any machine) takes to claim a trial slot.
+
+    Behind a gRPC proxy the proxy takes the study's lock itself whenever a trial starts (automl/proxy.py), so a
+    worker's claim needs none of its own; a proxy that would not is refused here."""
+    if storage_mod.is_grpc(study._storage):
+        from automl import proxy
+
+        proxy.check_gate(study._storage, url)
+        return contextlib.nullcontext()
+    return lock_for(storage_mod.rdb_of(study._storage), study.study_name, url)
+
+
+def lock_for(rdb: Any, study_name: str, url: str) -> Any:
+    """The claim lock of study ``study_name`` in the storage at ``url`` (``rdb``: its RDBStorage, or None)."""
     if rdb is not None and rdb.engine.dialect.name in ("postgresql", "mysql"):
-        return _SQLLock(rdb.engine, rdb.engine.dialect.name, study.study_name)
+        return _SQLLock(rdb.engine, rdb.engine.dialect.name, study_name)
     path = storage_mod.file_of(url)
     if path is not None and str(path) != ":memory:":
         return _FileLock(f"{path}.claim-lock")
@@ -168,11 +180,26 @@ def shared_between_processes(url: str) -> bool:
 
 
 # -- one trial -----------------------------------------------------------------------------------------
+_NEXT_SCAN: dict[tuple[int, int], float] = {}
+
+
+def _scan_due(study: optuna.Study) -> bool:
+    """Whether this worker looks for stale trials in this claim: on its first, then once per heartbeat interval.
+    The look reads every RUNNING trial, so doing it in every claim made a claim's time under the lock grow with
+    the number of workers; a stale trial is still found within one interval of its grace period's end (a killed
+    local worker at once, by its ``--jobs`` parent or the next run's start)."""
+    key, now = (id(study._storage), study._study_id), time.monotonic()
+    if now < _NEXT_SCAN.get(key, 0.0):
+        return False
+    _NEXT_SCAN[key] = now + storage_mod.heartbeat_seconds()
+    return True
+
+
 def claim(study: optuna.Study, budget: int, recovered: list[int] | None = None) -> optuna.Trial | str:
     """Call under :func:`claim_lock`: a new RUNNING trial, or STOP / WAIT. Stale RUNNING trials are failed
-    and requeued first (their numbers are appended to ``recovered``)."""
+    and requeued first (their numbers are appended to ``recovered``), by each worker once per heartbeat interval."""
     counts = storage_mod.count_states(study)
-    if counts.get(TrialState.RUNNING, 0):
+    if counts.get(TrialState.RUNNING, 0) and _scan_due(study):
         found = storage_mod.recover_stale_trials(study)
         if found:
             if recovered is not None:
@@ -186,11 +213,18 @@ def claim(study: optuna.Study, budget: int, recovered: list[int] | None = None) 
     # The objective tags the trial with this worker first thing; until the first heartbeat the trial's start
     # time stands in for it, so a worker that dies right here is still recovered after the grace period.
     with storage_mod.quiet_heartbeat_warnings():
-        return study.ask()
+        try:
+            return study.ask()
+        except Exception as e:
+            from automl.proxy import is_refusal
+
+            if is_refusal(e):  # a gRPC proxy's gate: another worker took the last slot meanwhile
+                return WAIT
+            raise
 
 
 class _JournalHeartbeat:
-    """One daemon thread per worker that writes ``automl:heartbeat`` = time.time() into the trial being run
+    """Journal and gRPC storages: one daemon thread per worker that writes ``automl:heartbeat`` = time.time() into the trial being run
     every HEARTBEAT_INTERVAL seconds (a thread per trial cost ~1 ms per trial to start and join)."""
 
     def __init__(self, storage: optuna.storages.BaseStorage, interval: float):
@@ -228,13 +262,13 @@ _BEATS: dict[int, _JournalHeartbeat] = {}
 
 
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Any:
-    """Optuna's heartbeat thread on SQL storages, ours on journal files, none in memory."""
+    """Optuna's heartbeat thread on SQL storages, ours on journal files and gRPC proxies, none in memory."""
     from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 
     storage = study._storage
     if is_heartbeat_enabled(storage):
         return get_heartbeat_thread(trial._trial_id, storage)
-    if storage_mod.is_journal(storage):
+    if storage_mod.beats_in_attrs(storage):
         beat = _BEATS.get(id(storage))
         if beat is None or beat.storage is not storage:
             beat = _BEATS[id(storage)] = _JournalHeartbeat(storage, storage_mod.heartbeat_seconds())

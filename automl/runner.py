@@ -168,8 +168,14 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
                    budget: int | None = None) -> optuna.Study:
     """Resume the study if it exists (checking its search space), else create it (queuing at most ``budget``
     warm-start trials)."""
+    from automl import parallel
+
     spec = prepared.spec
     storage = storage_mod.open_storage(url)
+    if storage_mod.is_grpc(storage):
+        from automl.proxy import check_gate
+
+        check_gate(storage, url)  # before anything is written: the budget needs automl's proxy
     n_obj = len(prepared.metrics)
     sampler = samplers.make_sampler(spec.sampler, seed=spec.seed if seed is None else seed, n_objectives=n_obj, grid=prepared.grid)
     pruner = samplers.study_pruner(prepared)
@@ -183,7 +189,8 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         except optuna.exceptions.DuplicatedStudyError:
             pass  # created meanwhile by another worker or machine: resume it below, with every check
         else:
-            complete_attrs(study, prepared, fp, budget=budget)
+            with parallel.claim_lock(study, url):  # workers starting at once on a new study queue its warm start once
+                complete_attrs(study, prepared, fp, budget=budget)
             return study
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     base_seed = spec.seed if seed is None else seed
@@ -210,7 +217,8 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         study.set_user_attr(SPACE_ATTR, fp)
     if COMPLETE_ATTR not in study.user_attrs:
         # Killed between creating the study and writing its attributes (or made by plain Optuna): finish it.
-        complete_attrs(study, prepared, fp, budget=budget)
+        with parallel.claim_lock(study, url):
+            complete_attrs(study, prepared, fp, budget=budget)
     manifest.on_resume(study, prepared)  # warns if the data file changed; records this run's manifest
     report_record.on_resume(study, prepared)  # metric names, versions, settings, data facts an older study lacks
     return study
@@ -339,6 +347,10 @@ def run(
         raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {storage_mod.mask(url)}")
     parallel.poll_seconds()  # a bad $AUTOML_POLL_SECONDS is refused before anything is written
     study = open_or_create(prepared, url, force=force, budget=budget)
+    from automl.proxy import BUDGET_ATTR
+
+    if study._storage.get_study_system_attrs(study._study_id).get(BUDGET_ATTR) != budget:  # what a gRPC proxy's claim gate enforces (automl/proxy.py)
+        study._storage.set_study_system_attr(study._study_id, BUDGET_ATTR, budget)
     outcome = RunOutcome(study, url=url)
     with parallel.claim_lock(study, url):
         outcome.recovered = storage_mod.recover_stale_trials(study)
