@@ -270,8 +270,21 @@ def _data_sentence(d: dict[str, Any] | None) -> str:
     if d.get("target"):
         parts.append(f"target {d['target']!s}" + (f" ({d['classes']} classes)" if d.get("classes") else "")
                      + (f", {d['task']}" if d.get("task") else ""))
+    roles = d.get("roles") if isinstance(d.get("roles"), dict) else {}
+    named = {"dropped": "dropped", "features_only": "only features", "categorical": "as categories", "id": "row id",
+             "weight": "row weights"}
+    said = [f"{named[k]}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in roles.items() if k in named and v]
+    if said:
+        parts.append("columns by role: " + "; ".join(said))
+    split = d.get("split") if isinstance(d.get("split"), dict) else None
+    if split and split.get("by") in ("time", "group"):
+        parts.append(f"split by {split['by']} ({split.get('column')})"
+                     + (": train on the past, validate and test on later rows" if split["by"] == "time"
+                        else ": each group's rows in one split"))
     if d.get("cv_folds"):
-        parts.append(f"trials scored by {d['cv_folds']}-fold cross-validation on train+valid")
+        parts.append(f"trials scored by {d['cv_folds']}-fold cross-validation on train+valid"
+                     + (" (forward-chaining folds)" if split and split.get("by") == "time" else
+                        " (group folds)" if split and split.get("by") == "group" else ""))
     elif "cv_folds" in d:
         parts.append("trials scored on the validation split")
     return "; ".join(parts)
@@ -303,6 +316,15 @@ def summary_html(s: dict[str, Any]) -> str:
                 + "".join("<td>" + (_num(b["test"][m], "test:best:" + m) if m in b["test"] else "not scored") + "</td>"
                           for m in names)
                 + ("<td></td>" if vs else "") + "</tr>"]
+        ens = s.get("ensemble")
+        if ens and isinstance(ens.get("members"), list):  # what automl export hands over (automl.ensemble)
+            members = ", ".join(f"#{m.get('trial')} ×{float(m.get('weight', 0)):.2f}" for m in ens["members"] if isinstance(m, dict))
+            test = ens.get("test") if isinstance(ens.get("test"), dict) else {}
+            rows.append(f'<tr class="ensemble" id="ensemble-row"><td>the ensemble export hands over: {len(ens["members"])} trials '
+                        f'({_esc(members)}); validation {_num(ens.get("valid"), "valid:ensemble")} against '
+                        f'{_num((ens.get("best_single") or {}).get("valid"), "valid:ensemble-best-single")} for the best trial alone</td>'
+                        + "".join("<td>" + (_num(test[m], "test:ensemble:" + m) if m in test else "–") + "</td>" for m in names)
+                        + ("<td></td>" if vs else "") + "</tr>")
         for r in s["baselines"]:
             rows.append(f'<tr data-baseline="{_esc(r["key"])}"><td>{_esc(r["label"])}: {_esc(r["what"])}</td>'
                         + "".join("<td>" + (_num(r["test"][m], f"test:{r['key']}:{m}") if m in r["test"] else "–") + "</td>"

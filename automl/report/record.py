@@ -77,6 +77,17 @@ def data_facts(prepared: Any) -> dict[str, Any]:
         out["target"] = getattr(data, "target", None)
     if getattr(data, "classes", None):
         out["classes"] = len(data.classes)
+    d = prepared.spec.data
+    roles = {"dropped": list(getattr(d, "drop", None) or []), "features_only": list(getattr(d, "features", None) or []),
+             "categorical": list(getattr(d, "categorical", None) or []),
+             "id": getattr(d, "id", None), "weight": getattr(d, "weight", None)}
+    roles = {k: v for k, v in roles.items() if v}
+    if roles:
+        out["roles"] = roles  # columns by role (data.drop / features / categorical / id / weight)
+    kind = getattr(data, "split_kind", None)
+    if kind and kind != "random":
+        sp = getattr(d, "split", None)
+        out["split"] = {"by": kind, "column": getattr(sp, "column", None)}
     if hasattr(data, "use_cv"):
         out["cv_folds"] = getattr(data, "cv", 0)
     return out

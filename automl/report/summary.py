@@ -132,6 +132,7 @@ def summary_data(study: optuna.Study, importances: dict[str, float] | None = Non
         "metrics": names, "directions": directions, "model": ua.get("automl:model"),
         "test_of": ua.get("automl:test_scores_of") or "trained on the train split",
         "best": None, "baselines": [], "not_measured": {}, "pareto": [], "params": [],
+        "ensemble": ua.get("automl:ensemble") if isinstance(ua.get("automl:ensemble"), dict) else None,
         "budget": budget_data(study),
         "data": ua.get(record.DATA_FACTS_ATTR) if isinstance(ua.get(record.DATA_FACTS_ATTR), dict)
         else ({"file": ua["automl:data"]} if ua.get("automl:data") else None),
