@@ -146,6 +146,10 @@ def test_summary_in_headless_chromium_shows_the_storage_values(study_file, tmp_p
         base = study.user_attrs["automl:baselines"]
         want = {"valid:best": best.value, "test:best:rmse": study.user_attrs["automl:test_scores"][str(best.number)]["rmse"],
                 "test:defaults:rmse": base["defaults"]["test"]["rmse"], "test:constant:rmse": base["constant"]["test"]["rmse"]}
+        ens = study.user_attrs.get("automl:ensemble")
+        if ens:  # the ensemble that export hands over, when the run chose one
+            want.update({"valid:ensemble": ens["valid"], "valid:ensemble-best-single": ens["best_single"]["valid"]})
+            want.update({f"test:ensemble:{m}": v for m, v in ens["test"].items()})
         assert {k: v[0] for k, v in shown.items()} == want
         for k, (v, text) in shown.items():
             assert text == f"{v:.4g}", k
