@@ -24,16 +24,24 @@ def _labels(task: str, proba: np.ndarray) -> np.ndarray:
     return np.asarray(proba).argmax(axis=1)
 
 
+# rmse, mae and logloss are computed here with NumPy, the formulas scikit-learn uses (tests/test_metrics.py checks
+# them against sklearn.metrics): sklearn's input validation cost 0.6 ms (rmse) and 5 ms (logloss) per call on
+# 455 rows, and a run scores thousands of candidate blends when it builds its ensemble (automl.ensemble) and
+# every fold of every cross-validated trial.
 def _rmse(task, y, p, w=None):
-    from sklearn.metrics import root_mean_squared_error
+    if y.ndim != 1 or y.shape != p.shape:
+        from sklearn.metrics import root_mean_squared_error
 
-    return root_mean_squared_error(y, p, sample_weight=w)
+        return root_mean_squared_error(y, p, sample_weight=w)
+    return float(np.sqrt(np.average((y - p) ** 2, weights=w)))
 
 
 def _mae(task, y, p, w=None):
-    from sklearn.metrics import mean_absolute_error
+    if y.ndim != 1 or y.shape != p.shape:
+        from sklearn.metrics import mean_absolute_error
 
-    return mean_absolute_error(y, p, sample_weight=w)
+        return mean_absolute_error(y, p, sample_weight=w)
+    return float(np.average(np.abs(y - p), weights=w))
 
 
 def _r2(task, y, p, w=None):
@@ -43,12 +51,19 @@ def _r2(task, y, p, w=None):
 
 
 def _logloss(task, y, p, w=None):
-    from sklearn.metrics import log_loss
-
     p = np.asarray(p, dtype=float)
     if task == BINARY:
         p = np.column_stack([1 - p, p])
-    return log_loss(y, p, labels=np.arange(p.shape[1]), sample_weight=w)
+    codes = y.astype(np.int64, copy=False) if y.dtype.kind in "iub" or (
+        y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0)) else None
+    if codes is None or p.ndim != 2 or len(codes) != len(p) or codes.min(initial=0) < 0 or codes.max(initial=0) >= p.shape[1]:
+        from sklearn.metrics import log_loss
+
+        return log_loss(y, p, labels=np.arange(p.shape[1]), sample_weight=w)
+    # sklearn.metrics.log_loss (1.9): clip to [eps, 1 - eps] of the dtype, the mean of -log p(true class).
+    eps = np.finfo(p.dtype).eps
+    picked = np.clip(p[np.arange(len(codes)), codes], eps, 1 - eps)
+    return float(-np.average(np.log(picked), weights=w))
 
 
 def _auc(task, y, p, w=None):
