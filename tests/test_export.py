@@ -230,3 +230,28 @@ def test_export_the_mlp_trainer(tmp_path, multiclass_csv):
     done = export_study(path, tmp_path / "ex", test_rows=True)
     got = export_mod.predict_file(tmp_path / "ex", tmp_path / "ex" / "test_rows.csv")
     assert got.scores["logloss"] == pytest.approx(done.test_scores["logloss"], abs=1e-6)
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "random-forest"])
+def test_predict_in_a_fresh_process_equals_predict_in_this_one(tmp_path, binary_csv, model):
+    """`automl predict` imports LightGBM with scikit-learn hidden from its probe (cli._lightgbm_without_its_sklearn_api):
+    its predictions are the library's, and a scikit-learn model still loads in that process."""
+    import subprocess
+    import sys
+
+    extra = {} if model == "lightgbm" else {
+        "params": {"min_samples_leaf": {"type": "int", "low": 1, "high": 4}}, "fixed": {"n_estimators": 10}}
+    path = write_study(tmp_path, binary_csv, "label", model=model, **extra)
+    run_study(path, progress=False)
+    export_study(path, tmp_path / "ex")
+    want = export_mod.predict_frame(export_mod.load(tmp_path / "ex"), pd.read_csv(binary_csv).drop(columns=["label"]))
+    r = subprocess.run([sys.executable, "-m", "automl", "predict", str(tmp_path / "ex"), str(binary_csv), "-o",
+                        str(tmp_path / "p.csv")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = pd.read_csv(tmp_path / "p.csv")
+    assert list(got.columns) == list(want.columns)
+    for c in want.columns:
+        if want[c].dtype.kind == "f":
+            np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-6, atol=1e-9)
+        else:
+            assert got[c].astype(str).tolist() == want[c].astype(str).tolist()
