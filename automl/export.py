@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from automl.data import refit_data  # noqa: F401 - automl.export.refit_data, as before
 from automl.errors import AutomlError, DataError, DataWarning, OutputError, Problem
 
 FORMAT_VERSION = 1
@@ -91,11 +92,6 @@ def choose_trial(study: Any, number: int | None = None) -> Any:
     return min(front, key=lambda t: (sign * t.values[0], t.number))
 
 
-def refit_data(data: Any) -> Any:
-    """Train+valid merged into the training split (valid is kept only for the trainer's reports)."""
-    from automl.data import join
-
-    return replace(data, train=join(data.train, data.valid))
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -163,11 +159,13 @@ def export(
     trial on validation) and no ``trial`` is given; True requires it; False exports the best trial alone.
     ``fitted_ensemble``: the run's ensemble with its members already refit."""
     from automl import ensemble as ensemble_mod
-    from automl import manifest, runner
+    from automl import manifest
     from automl import storage as storage_mod
+    from automl.parallel import threads_per_worker
+    from automl.spec import prepare
     from automl.trainers.base import FitContext
 
-    prepared = prepared if prepared is not None else runner.prepare(spec)
+    prepared = prepared if prepared is not None else prepare(spec)
     url = storage_mod.resolve_url(storage, spec)
     study = storage_mod.load_study(storage_mod.open_storage(url, must_exist=True), spec.study_name, url)
     ens = None
@@ -203,7 +201,7 @@ def export(
     final = trainer.final_params(params, chosen.user_attrs)
     merge = getattr(trainer, "refit_data", None) or refit_data
     full = merge(data)
-    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=runner.workers_threads(1),
+    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=threads_per_worker(1),
                      seed=spec.seed or 0)
     # `automl run --export` hands over the refit its test score was measured on (same params, data and seed).
     result = (refits or {}).get(chosen.number) or trainer.fit(final, full, lambda *a, **k: None, ctx)

@@ -33,6 +33,7 @@ import optuna
 from optuna.trial import TrialState
 
 from automl import storage as storage_mod
+from automl.cpu import cores, threads_per_worker  # noqa: F401 - automl.parallel.cores, as before
 from automl.errors import AutomlError, StorageError, TooManyFailuresError
 
 #: Seconds between two looks at the storage while every remaining slot is taken by a running trial
@@ -44,18 +45,6 @@ TEST_SLEEP_ENV = "AUTOML_TEST_TRIAL_SLEEP"
 
 STOP = "stop"
 WAIT = "wait"
-
-
-def cores() -> int:
-    """CPU cores this process may use (affinity-aware)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def threads_per_worker(jobs: int) -> int:
-    return max(1, cores() // max(1, jobs))
 
 
 def poll_seconds() -> float:
@@ -419,11 +408,11 @@ def _child(spec: Any, url: str, budget: int, deadline: float | None, index: int,
     import sys
 
     os.environ["OMP_NUM_THREADS"] = str(threads)  # before LightGBM/torch load their OpenMP runtime
-    from automl import runner
+    from automl.spec import prepare
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        prepared = runner.prepare(spec)
+        prepared = prepare(spec)
         study = load_for_worker(prepared, url, index, seed)
         res = work(prepared, study, url, budget=budget, deadline=deadline, threads=threads,
                    stop=lambda: stop.is_set() or os.getppid() != parent)

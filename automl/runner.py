@@ -1,5 +1,5 @@
-"""Prepare a study (every check before anything is written) and run the optimize loop:
-exact budget, timeout, stale-trial recovery, progress, and the best trial's test score."""
+"""Run a prepared study (:func:`automl.spec.prepare`): open or create it, the optimize loop (exact budget, timeout,
+stale-trial recovery, progress), and the best trial's test score."""
 
 from __future__ import annotations
 
@@ -12,149 +12,15 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from automl import manifest, samplers, space, trainers
+from automl import manifest, samplers, space
 from automl import storage as storage_mod
 from automl.errors import (
-    DataError,
-    Problem,
     SearchSpaceChangedError,
     StorageError,
-    StudyFileError,
 )
-from automl.studyfile import ParamSpec, StudySpec, param_problems, suggest
+from automl.spec.resolve import Prepared, choose_cv, prepare  # noqa: F401 - re-exported (automl.runner.prepare)
 
 SPACE_ATTR = "automl:space"
-
-
-@dataclass
-class Prepared:
-    spec: StudySpec
-    trainer: Any
-    data: Any
-    task: str
-    metrics: list[Any]
-    params: dict[str, ParamSpec]
-    fixed: dict[str, Any]
-    grid: dict[str, list[Any]] | None = None
-
-    @property
-    def directions(self) -> list[str]:
-        return [m.direction for m in self.metrics]
-
-
-def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
-    """Check names, metric/task fit, grid, data and target; raise one StudyFileError listing every problem."""
-    label = spec.label
-    problems: list[Problem] = []
-
-    def add(field_: str, msg: str) -> None:
-        problems.append(Problem(label, field_, msg))
-
-    for f, m in samplers.option_problems("sampler", spec.sampler, samplers.SAMPLERS, samplers.DEFAULT_SAMPLER):
-        add(f, m)
-    for f, m in samplers.option_problems("pruner", spec.pruner, samplers.PRUNERS, samplers.DEFAULT_PRUNER):
-        add(f, m)
-    if isinstance(spec.model, list) and (not spec.model or len(set(spec.model)) != len(spec.model)):
-        add("model", "a list of trainers must name each trainer once and at least one (or write model: auto)")
-        raise StudyFileError(problems)
-    try:
-        trainer = trainers.resolve(spec.model)
-    except KeyError as e:
-        name = e.args[0]
-        from automl.trainers.auto import INSTALL
-
-        how = f"; install it: {INSTALL[name]}" if name in INSTALL else suggest(name, [n for n in trainers.names() if n != "auto"])
-        add("model", f"unknown trainer {name!r}{how}")
-        raise StudyFileError(problems) from None
-
-    from automl import constraints as constraints_mod
-
-    for f, m in constraints_mod.problems(spec.constraints, trainer):
-        add(f, m)
-    for n, m in trainer.check_params(spec.params or {}):
-        add(f"params.{n}", m)
-    for n, m in trainer.check_params(spec.fixed):
-        add(f"fixed.{n}", m)
-
-    data = None
-    task = None
-    try:
-        if load_data:
-            data = trainer.load_data(spec)
-            task = getattr(data, "task", None)
-        else:
-            task = trainer.peek_task(spec)
-    except DataError as e:
-        problems.extend(e.problems)
-    task = task or spec.data.task or (trainer.tasks[0] if len(trainer.tasks) == 1 else None)
-    if data is not None:
-        for f, m in choose_cv(spec, trainer, data):
-            add(f, m)
-
-    table = trainer.metrics()
-    names = spec.metrics or ([trainer.default_metric(task)] if task else [])
-    metrics = []
-    for i, name in enumerate(names):
-        where = "metric" if isinstance(spec.metric, str) or spec.metric is None else f"metric.{i}"
-        if name not in table:
-            add(where, f"unknown metric {name!r}" + suggest(name, list(table)))
-        elif task and task not in table[name].tasks:
-            fits = [n for n, m in table.items() if task in m.tasks]
-            add(where, f"{name!r} does not fit a {task} task; use one of {', '.join(fits)}")
-        else:
-            metrics.append(table[name])
-
-    if spec.params is not None and hasattr(trainer, "user_space") and task:
-        params = trainer.user_space(task, spec.params)  # model: auto: the user's params on top of every family's
-        params = {n: p for n, p in params.items() if n not in spec.fixed}
-    elif spec.params is not None:
-        params = dict(spec.params)
-    else:
-        raw = trainer.default_space(task) if task else {}
-        params = {n: ParamSpec.model_validate(p) for n, p in raw.items()}
-        for n, p in raw.items():
-            for f, m in param_problems(n, p, raw):
-                add(f"params.{n}.{f}", f"(trainer default) {m}")
-        params = {n: p for n, p in params.items() if n not in spec.fixed}
-    fixed = {**(trainer.default_fixed(task) if task and hasattr(trainer, "default_fixed") else {}), **spec.fixed}
-
-    grid = None
-    sampler_name = samplers.split_name(spec.sampler, samplers.DEFAULT_SAMPLER)[0] if spec.sampler else None
-    if sampler_name == "grid":
-        grid_problems = space.grid_problems(params)
-        for f, m in grid_problems:
-            add(f, m)
-        grid = None if grid_problems else space.grid(params)
-    if sampler_name in ("cmaes", "gp", "qmc") and len(names) > 1:
-        add("sampler", f"{sampler_name} optimizes one objective; use nsga2 (or tpe) with a list of metrics")
-    if sampler_name in ("nsga2", "nsga3") and len(names) == 1:
-        pass  # allowed: NSGA-II works on one objective too
-
-    if problems:
-        raise StudyFileError(problems)
-    return Prepared(spec, trainer, data, task, metrics, params, fixed, grid)
-
-
-def choose_cv(spec: StudySpec, trainer: Any, data: Any) -> list[tuple[str, str]]:
-    """Set the data's cross-validation folds: ``data.cv`` from the file, else the trainer's rule."""
-    k = spec.data.cv
-    if not hasattr(data, "use_cv"):
-        return [("data.cv", f"is for tabular trainers; {spec.model!r} scores one validation split, remove it")] if k else []
-    rows = len(data.train) + len(data.valid)
-    if k is None:
-        rule = getattr(trainer, "default_cv", None)  # optional for plugins (TabularTrainer has it)
-        k = rule(rows, len(data.features), spec.timeout) if rule else 0
-    if k > rows:
-        return [("data.cv", f"{k} folds need at least {k} rows of train+valid, found {rows}; use fewer folds")]
-    try:
-        data.use_cv(k)
-    except ValueError as e:  # group folds: fewer groups than folds
-        return [("data.cv", str(e))]
-    if not k:
-        from automl import leakage
-
-        leakage.warn_valid(spec.label, data)
-    return []
 
 
 def workers_threads(jobs: int) -> int:
@@ -261,11 +127,11 @@ def enqueue_warm_start(prepared: Prepared, study: optuna.Study, *, budget: int |
 
 
 def study_attrs(prepared: Prepared) -> dict[str, Any]:
-    import automl
+    from automl._version import __version__
 
     spec = prepared.spec
     return {
-        "automl:version": automl.__version__,
+        "automl:version": __version__,
         "automl:model": spec.model,
         "automl:metric": [m.name for m in prepared.metrics],
         "automl:task": prepared.task,
@@ -421,7 +287,7 @@ def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int 
         params, fit_on = {**prepared.fixed, **t.params}, data
         if getattr(data, "folds", None):
             # Cross-validated trials have no model trained on one split: refit on train+valid, as export does.
-            from automl.export import refit_data
+            from automl.data import refit_data
 
             params, fit_on = prepared.trainer.final_params(params, t.user_attrs), refit_data(data)
         result = prepared.trainer.fit(params, fit_on, lambda *a, **k: None, ctx)

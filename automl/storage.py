@@ -269,7 +269,7 @@ def load_study(storage: optuna.storages.BaseStorage, name: str, url: str = "") -
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         names = study_names(storage)
         hint = suggest(name, names) if names else "; the storage holds no study"

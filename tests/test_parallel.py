@@ -18,7 +18,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
-from automl import parallel
+from automl import cpu, parallel
 from automl import storage as storage_mod
 from automl.cli import app
 
@@ -38,7 +38,7 @@ def test_derive_seed_keeps_worker0_and_separates_the_others():
 
 
 def test_threads_per_worker_splits_the_cores(monkeypatch):
-    monkeypatch.setattr(parallel, "cores", lambda: 8)
+    monkeypatch.setattr(cpu, "cores", lambda: 8)
     assert [parallel.threads_per_worker(n) for n in (1, 2, 3, 4, 16)] == [8, 4, 2, 2, 1]
 
 

@@ -32,7 +32,7 @@ CONTOUR_MAX_TRIALS = 100
 # Bars of the timeline (one per trial): the most recent ones.
 TIMELINE_MAX_BARS = 1000
 
-from automl.report import IMPORTANCE_EVALUATORS  # noqa: E402 - one table, see automl/report/__init__.py
+from automl.report.evaluators import IMPORTANCE_EVALUATORS  # noqa: E402 - one table, see automl/report/evaluators.py
 
 
 class NotDrawable(Exception):

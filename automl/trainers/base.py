@@ -156,7 +156,7 @@ class TabularTrainer:
         return 0
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         if self.param_names is None:
             return []
@@ -197,3 +197,13 @@ class TabularTrainer:
         """Read back what :meth:`save_model` wrote."""
         raise NotImplementedError(f"trainer {self.name!r} cannot load models")
 
+
+def _unwrapped(trainer: Any) -> Any:
+    return getattr(trainer, "_trainer", trainer)  # a test wrapper (parallel._SlowTrainer) keeps the trainer inside
+
+
+def exportable(trainer: Any) -> bool:
+    """Whether ``trainer`` saves and reloads its models (``save_model`` of its own and ``predict``): what export,
+    predict and an ensemble need."""
+    cls = type(_unwrapped(trainer))
+    return getattr(cls, "save_model", None) not in (None, TabularTrainer.save_model) and hasattr(cls, "predict")

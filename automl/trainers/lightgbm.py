@@ -137,7 +137,7 @@ class LightGBMTrainer(TabularTrainer):
         return 5 if rows < CV_MAX_ROWS and rows * features <= max(CV_MIN_CELLS, budget_cells) else 0
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         known = known_params() | set(EXTRA)
         unknown = [
