@@ -32,6 +32,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from automl import _optuna_compat as compat
 from automl import storage as storage_mod
 from automl.cpu import cores, threads_per_worker  # noqa: F401 - automl.parallel.cores, as before
 from automl.errors import AutomlError, StorageError, TooManyFailuresError
@@ -143,7 +144,7 @@ class _SQLLock:
 
 def claim_lock(study: optuna.Study, url: str) -> Any:
     """The lock every worker of ``study`` (any process, any machine) takes to claim a trial slot."""
-    rdb = storage_mod.rdb_of(study._storage)
+    rdb = storage_mod.rdb_of(compat.storage_of(study))
     if rdb is not None and rdb.engine.dialect.name in ("postgresql", "mysql"):
         return _SQLLock(rdb.engine, rdb.engine.dialect.name, study.study_name)
     path = storage_mod.file_of(url)
@@ -218,31 +219,25 @@ _BEATS: dict[int, _JournalHeartbeat] = {}
 
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Any:
     """Optuna's heartbeat thread on SQL storages, ours on journal files, none in memory."""
-    from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
-
-    storage = study._storage
-    if is_heartbeat_enabled(storage):
-        return get_heartbeat_thread(trial._trial_id, storage)
+    storage = compat.storage_of(study)
+    if compat.heartbeat_enabled(storage):
+        return compat.heartbeat_thread(compat.trial_id(trial), storage)
     if storage_mod.is_journal(storage):
         beat = _BEATS.get(id(storage))
         if beat is None or beat.storage is not storage:
             beat = _BEATS[id(storage)] = _JournalHeartbeat(storage, storage_mod.heartbeat_seconds())
-        return beat.running(trial._trial_id)
+        return beat.running(compat.trial_id(trial))
     return contextlib.nullcontext()
 
 
 def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optuna.Trial], Any]) -> optuna.trial.FrozenTrial:
     """Run ``objective`` on a claimed trial and tell the study, as ``study.optimize`` does for one trial."""
-    from optuna.study._tell import _tell_with_warning
+    import warnings
 
     state: TrialState | None = None
     values: Any = None
     err: BaseException | None = None
-    # As inside study.optimize: objectives and samplers may call study.stop() (GridSampler does when the
-    # grid is used up). The budget loop ends the run; the flag itself is ignored.
-    local = study._thread_local
-    was_inside, local.in_optimize_loop = getattr(local, "in_optimize_loop", False), True
-    try:
+    with compat.inside_optimize_loop(study):
         with heartbeat(study, trial):
             try:
                 values = objective(trial)
@@ -253,14 +248,18 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
         interrupted = isinstance(err, KeyboardInterrupt)
         if interrupted:
             trial.set_user_attr("fail_reason", "interrupted (Ctrl-C); its parameters are retried by the next run")
-        new_state, values, warning = _tell_with_warning(
-            study=study, trial=trial, value_or_values=values, state=state, suppress_warning=True, skip_if_finished=True
-        )
-    finally:
-        local.in_optimize_loop = was_inside
-    frozen = study._storage.get_trial(trial._trial_id)
+        # A value Optuna cannot store (None, NaN, the wrong count) fails the trial with a warning: caught here, it
+        # becomes the reason in the one log line below. A trial a reaper failed meanwhile is left as it is.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frozen = study.tell(trial, values, state=state, skip_if_finished=True)
+    warning = None
+    if frozen.state == TrialState.FAIL and state is None and caught:
+        warning = str(caught.pop().message)  # Optuna's "could not be cast" note, the trial's last word
+    for w in caught:  # any other warning goes on as it came
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     logger = optuna.logging.get_logger("optuna")
-    if new_state == TrialState.FAIL:
+    if frozen.state == TrialState.FAIL:
         from automl.objective import describe
 
         why = describe(err) if err is not None else warning

@@ -43,10 +43,11 @@ class Objective:
         return space.distributions(self.prepared.params)
 
     def _setup(self, study: optuna.Study) -> None:
+        from automl import _optuna_compat as compat
         from automl import space
         from automl.runner import SPACE_ATTR
 
-        key = id(study._storage), study._study_id
+        key = id(compat.storage_of(study)), compat.study_id(study)
         if key in self._ready:
             return
         wanted = self.directions

@@ -20,6 +20,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from automl import _optuna_compat as compat
 from automl.errors import StorageError
 from automl.fsutil import pid_alive
 
@@ -201,7 +202,8 @@ def _journal_lock(path: str) -> Any:
     """The journal's append lock: an ``flock`` (the kernel drops it when its process dies, so a worker killed
     while appending stalls nobody), or Optuna's lock file where there is no fcntl (Windows)."""
     from optuna.storages.journal import JournalFileOpenLock
-    from optuna.storages.journal._file import BaseJournalFileLock
+
+    BaseJournalFileLock = compat.journal_file_lock_base()
 
     try:
         import fcntl
@@ -278,16 +280,9 @@ def load_study(storage: optuna.storages.BaseStorage, name: str, url: str = "") -
 
 def count_states(study: optuna.Study) -> dict[TrialState, int]:
     """How many trials of the study are in each state; one COUNT query on SQL storages."""
-    rdb = rdb_of(study._storage)
+    rdb = rdb_of(compat.storage_of(study))
     if rdb is not None:
-        import sqlalchemy
-
-        with rdb.engine.connect() as conn:
-            rows = conn.execute(
-                sqlalchemy.text("SELECT state, COUNT(*) FROM trials WHERE study_id = :sid GROUP BY state"),
-                {"sid": study._study_id},
-            ).all()
-        return {TrialState[str(getattr(state, "name", state))]: int(n) for state, n in rows}
+        return {TrialState[name]: n for name, n in compat.trial_state_counts(rdb.engine, compat.study_id(study)).items()}
     counts: dict[TrialState, int] = {}
     for t in study.get_trials(deepcopy=False):
         counts[t.state] = counts.get(t.state, 0) + 1
@@ -301,7 +296,7 @@ def count_finished(study: optuna.Study) -> int:
 
 def rdb_of(storage: optuna.storages.BaseStorage) -> optuna.storages.RDBStorage | None:
     """The RDBStorage behind ``storage`` (Optuna wraps it in a cache), else None."""
-    inner = getattr(storage, "_backend", storage)
+    inner = compat.unwrap_storage(storage)
     return inner if isinstance(inner, optuna.storages.RDBStorage) else None
 
 
@@ -349,17 +344,15 @@ def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = No
     """
     import time
 
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
     grace = grace_seconds() if grace_period is None else grace_period
-    storage = study._storage
+    storage = compat.storage_of(study)
     host = socket.gethostname()
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if not running:
         return []
     stale_ids: set[int] | None = None
-    if is_heartbeat_enabled(storage):
-        stale_ids = set(storage._get_stale_trial_ids(study._study_id))
+    if compat.heartbeat_enabled(storage):
+        stale_ids = compat.stale_trial_ids(storage, compat.study_id(study))
     now = time.time()
     recovered = []
     for t in running:
@@ -370,7 +363,7 @@ def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = No
                 continue
             reason = f"worker {w} died while the trial ran"
         elif stale_ids is not None:
-            if t._trial_id not in stale_ids:
+            if compat.trial_id(t) not in stale_ids:
                 continue
             reason = f"no heartbeat from worker {w or '?'} for more than {grace:g} s"
         elif is_journal(storage):
@@ -389,12 +382,12 @@ def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = No
 
 def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> bool:
     """Fail a RUNNING trial with ``reason`` and enqueue its parameters again; False if it had finished."""
-    storage = study._storage
+    storage, tid = compat.storage_of(study), compat.trial_id(trial)
     try:
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
-        if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+        storage.set_trial_user_attr(tid, "fail_reason", reason)
+        if not storage.set_trial_state_values(tid, TrialState.FAIL):
             return False
     except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
         return False  # its worker (or another reaper) finished or failed it first
-    retry_trial(study, storage.get_trial(trial._trial_id))
+    retry_trial(study, storage.get_trial(tid))
     return True

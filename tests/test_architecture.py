@@ -116,3 +116,98 @@ def test_the_cycle_check_finds_cycles_at_any_depth_and_in_function_level_imports
     assert cycles(graph) == [["automl.a", "automl.b", "automl.sub.c"]]
     (pkg / "sub" / "c.py").write_text("x = 1\n")
     assert cycles(import_graph(tmp_path)) == []
+
+
+PRIVATE_ROOTS = ("optuna", "optuna_integration")
+COMPAT = "automl/_optuna_compat.py"
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_optuna_uses(root: Path, package: str = "automl", allowed: tuple[str, ...] = (COMPAT,)) -> list[str]:
+    """``file:line: what`` for each private Optuna name used under ``root/package`` outside ``allowed`` files.
+
+    Caught: an import of a ``_``-prefixed module or name of optuna/optuna_integration, and any ``obj._name``
+    attribute (or ``getattr(obj, "_name")``) whose name automl does not define itself (a private attribute on
+    an object is Optuna's unless automl's own code defines or assigns it), except on a name imported from
+    another library (lightgbm's private names are lightgbm's business, not an Optuna upgrade's)."""
+    files = sorted((root / package).rglob("*.py"))
+    trees = {f: ast.parse(f.read_text(encoding="utf-8"), str(f)) for f in files}
+    own: set[str] = set()
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                own.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                own.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
+            elif isinstance(node, ast.arg):
+                own.add(node.arg)
+    found = []
+    for f, tree in trees.items():
+        rel = f.relative_to(root).as_posix()
+        if rel in allowed:
+            continue
+        foreign: set[str] = set()  # local names bound to another library's objects
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    parts = a.name.split(".")
+                    if parts[0] in PRIVATE_ROOTS and any(_private(p) for p in parts):
+                        found.append(f"{rel}:{node.lineno}: import {a.name}")
+                    elif parts[0] not in PRIVATE_ROOTS and parts[0] != package:
+                        foreign.add((a.asname or a.name).split(".")[0])
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                parts = node.module.split(".")
+                for a in node.names:
+                    if parts[0] in PRIVATE_ROOTS and (any(_private(p) for p in parts) or _private(a.name)):
+                        found.append(f"{rel}:{node.lineno}: from {node.module} import {a.name}")
+                    elif parts[0] not in PRIVATE_ROOTS and parts[0] != package:
+                        foreign.add(a.asname or a.name)
+        for node in ast.walk(tree):
+            name = base = None
+            if isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in own:
+                name, base = node.attr, node.value
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                  and node.func.id in ("getattr", "hasattr", "setattr") and len(node.args) >= 2
+                  and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+                  and _private(node.args[1].value) and node.args[1].value not in own):
+                name, base = node.args[1].value, node.args[0]
+            if name is None:
+                continue
+            while isinstance(base, (ast.Attribute, ast.Call, ast.Subscript)):
+                base = base.func if isinstance(base, ast.Call) else base.value
+            if isinstance(base, ast.Name) and base.id in foreign:
+                continue
+            found.append(f"{rel}:{node.lineno}: .{name}")
+    return found
+
+
+def test_private_optuna_names_only_in_the_compat_module():
+    found = private_optuna_uses(REPO)
+    assert not found, "private Optuna names outside automl/_optuna_compat.py (move them there, with a test):\n" + "\n".join(found)
+    assert private_optuna_uses(REPO, allowed=())  # the compat module itself is seen
+
+
+def test_the_private_name_scan_catches_imports_attributes_and_getattr(tmp_path):
+    pkg = tmp_path / "automl"
+    pkg.mkdir()
+    (pkg / "_optuna_compat.py").write_text("def f(study):\n    return study._storage\n")
+    (pkg / "ok.py").write_text(
+        "from lightgbm.basic import _ConfigAliases\nimport optuna\n\nclass A:\n    def __init__(self):\n"
+        "        self._mine = 1\n\n    def g(self, other):\n        return other._mine, _ConfigAliases._get_all(), optuna.__version__\n"
+    )
+    (pkg / "bad.py").write_text(
+        "from optuna.storages._heartbeat import is_heartbeat_enabled\nimport optuna.study._tell\n"
+        "from optuna.study import _tell\n\ndef f(study, trial):\n    return study._study_id, getattr(trial, '_trial_id')\n"
+    )
+    assert private_optuna_uses(tmp_path) == [
+        "automl/bad.py:1: from optuna.storages._heartbeat import is_heartbeat_enabled",
+        "automl/bad.py:2: import optuna.study._tell",
+        "automl/bad.py:3: from optuna.study import _tell",
+        "automl/bad.py:6: ._study_id",
+        "automl/bad.py:6: ._trial_id",
+    ]

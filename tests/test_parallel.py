@@ -278,3 +278,25 @@ def test_kill_every_worker_then_one_rerun(study_file, tmp_path):
         assert [t.state for t in retry] == [TrialState.COMPLETE]
         if k.params:  # killed after its parameters were sampled: the retry runs the same ones
             assert retry[0].params == k.params
+
+
+def test_run_trial_tells_through_the_public_api_and_logs_why_a_value_failed(caplog):
+    import warnings
+
+    study = optuna.create_study()
+
+    def nan(trial: optuna.Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        warnings.warn("a note of the objective's own", UserWarning, stacklevel=1)
+        return float("nan")
+
+    with pytest.warns(UserWarning, match="a note of the objective's own"):
+        frozen = parallel.run_trial(study, study.ask(), nan)
+    assert frozen.state == TrialState.FAIL
+    assert "Trial 0 failed with parameters" in caplog.text and "nan" in caplog.text.lower()
+    assert parallel.run_trial(study, study.ask(), lambda t: 2.0).state == TrialState.COMPLETE
+    pruned = parallel.run_trial(study, study.ask(), lambda t: (_ for _ in ()).throw(optuna.TrialPruned()))
+    assert pruned.state == TrialState.PRUNED
+    done = study.ask()
+    study.tell(done, 5.0)  # finished elsewhere (a reaper, another worker): told again, it is left as it was
+    assert parallel.run_trial(study, done, lambda t: 1.0).values == [5.0]

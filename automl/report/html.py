@@ -106,13 +106,13 @@ def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
 
 def storage_url(study: optuna.Study) -> str | None:
     """The study's storage as a masked URL (RDB), a journal file, or None for in-memory studies."""
-    st = getattr(study, "_storage", None)
-    st = getattr(st, "_backend", st)
+    from automl import _optuna_compat as compat
+
+    st = compat.unwrap_storage(compat.storage_of(study))
     url = getattr(st, "url", None)
     if isinstance(url, str):
         return mask(url)
-    backend = getattr(st, "_backend", None)
-    path = getattr(backend, "_file_path", None)
+    path = compat.journal_file_path(st)
     if path is not None:
         return f"journal file {path}"
     return None
