@@ -93,14 +93,6 @@ def stale_trial_ids(storage: optuna.storages.BaseStorage, study_id: int) -> set[
     return set(storage._get_stale_trial_ids(study_id))
 
 
-def journal_file_lock_base() -> type:
-    """The base class of a journal file's lock (``optuna.storages.journal._file.BaseJournalFileLock``:
-    ``acquire() -> bool`` and ``release()``); JournalFileBackend's ``lock_obj`` takes one."""
-    from optuna.storages.journal._file import BaseJournalFileLock
-
-    return BaseJournalFileLock
-
-
 def trial_state_counts(engine: Any, study_id: int) -> dict[str, int]:
     """{state name: trials} of a study in one COUNT query on an RDBStorage's engine (Optuna's ``trials`` table,
     its ``study_id`` and ``state`` columns); ``get_trials`` would load every trial with its attributes."""

@@ -153,7 +153,7 @@ def export(
     """Retrain a study's best (or given) trial on train+valid, score it on test, and write ``out_dir``.
 
     ``prepared`` (the study file already prepared) and ``refits`` ({trial number: fit result on train+valid},
-    from :func:`automl.runner.record_test_scores`) let ``automl run --export`` skip loading and fitting again.
+    from :func:`automl.run.session.record_test_scores`) let ``automl run --export`` skip loading and fitting again.
 
     ``ensemble``: None exports the study's ensemble (automl.ensemble) when the run chose one (it beat the best
     trial on validation) and no ``trial`` is given; True requires it; False exports the best trial alone.
@@ -161,7 +161,7 @@ def export(
     from automl import ensemble as ensemble_mod
     from automl import manifest
     from automl import storage as storage_mod
-    from automl.parallel import threads_per_worker
+    from automl.cpu import threads_per_worker
     from automl.spec import prepare
     from automl.trainers.base import FitContext
 

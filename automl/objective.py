@@ -40,7 +40,7 @@ def describe(e: BaseException) -> str:
 
 def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
                    deadline: float | None = None, recorder: Any = None) -> Callable[[optuna.Trial], Any]:
-    """An Optuna objective over ``prepared`` (see :func:`automl.runner.prepare`).
+    """An Optuna objective over ``prepared`` (see :func:`automl.spec.prepare`).
 
     ``deadline`` (``time.time()``): a trial still training then is cut short, keeping its model so far, early
     enough that refitting it (see :func:`refit_share`) also ends by the deadline.

@@ -23,12 +23,13 @@ class Objective:
     """
 
     def __init__(self, prepared: Any, *, threads: int | None = None, seed: int | None = None):
-        from automl import runner
         from automl.objective import make_objective
+        from automl.run.loop import threads_per_worker
+        from automl.run.study import study_attrs
 
         self.prepared = prepared
-        self._inner = make_objective(prepared, threads=threads or runner.workers_threads(1), seed=seed)
-        self._attrs = runner.study_attrs(prepared)
+        self._inner = make_objective(prepared, threads=threads or threads_per_worker(1), seed=seed)
+        self._attrs = study_attrs(prepared)
         self._ready: set[int] = set()
 
     @property
@@ -45,7 +46,7 @@ class Objective:
     def _setup(self, study: optuna.Study) -> None:
         from automl import _optuna_compat as compat
         from automl import space
-        from automl.runner import SPACE_ATTR
+        from automl.run.study import SPACE_ATTR
 
         key = id(compat.storage_of(study)), compat.study_id(study)
         if key in self._ready:

@@ -1,4 +1,5 @@
-"""Open or resume a study: SQLite, PostgreSQL, journal file; stale-trial recovery; password masking.
+"""Storage URLs: resolve, open (SQLite, PostgreSQL, journal file), count trials, mask passwords; the stale-trial
+retry callback (the recovery itself is automl.run.recovery).
 
 URL forms: ``sqlite:///rel.db`` / ``sqlite:////abs.db``, ``postgresql+psycopg://user:pass@host/db``,
 ``journal:///rel.log`` / ``journal:////abs.log``. The URL comes from ``--storage``, else ``$AUTOML_STORAGE``
@@ -22,7 +23,6 @@ from optuna.trial import TrialState
 
 from automl import _optuna_compat as compat
 from automl.errors import StorageError
-from automl.fsutil import pid_alive
 
 ENV_VAR = "AUTOML_STORAGE"
 #: Defaults of $AUTOML_HEARTBEAT_INTERVAL / $AUTOML_GRACE_PERIOD (seconds), read when a storage is opened.
@@ -57,7 +57,7 @@ def grace_seconds() -> float:
 @contextmanager
 def quiet_heartbeat_warnings() -> Iterator[None]:
     """Silence, around our own calls only, Optuna's notes on what automl uses on purpose: heartbeats are
-    "experimental" in Optuna 5, and automl.parallel keeps the heartbeat thread going under ask/tell."""
+    "experimental" in Optuna 5, and automl.run.loop keeps the heartbeat thread going under ask/tell."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
@@ -162,8 +162,10 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
         if url.startswith("journal:///"):
             from optuna.storages.journal import JournalFileBackend
 
+            from automl.run.locks import journal_lock
+
             path.parent.mkdir(parents=True, exist_ok=True)
-            return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=_journal_lock(str(path))))
+            return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=journal_lock(str(path))))
         if url.startswith("sqlite:"):
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,39 +198,6 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
     raise StorageError(
         f"unsupported storage URL {mask(url)}; use sqlite:///file.db, postgresql+psycopg://..., or journal:///file.log"
     )
-
-
-def _journal_lock(path: str) -> Any:
-    """The journal's append lock: an ``flock`` (the kernel drops it when its process dies, so a worker killed
-    while appending stalls nobody), or Optuna's lock file where there is no fcntl (Windows)."""
-    from optuna.storages.journal import JournalFileOpenLock
-
-    BaseJournalFileLock = compat.journal_file_lock_base()
-
-    try:
-        import fcntl
-    except ImportError:
-        return JournalFileOpenLock(path)
-
-    class FlockJournalLock(BaseJournalFileLock):
-        def __init__(self, lock_path: str) -> None:
-            self.lock_path = lock_path
-            self._fd: int | None = None
-
-        def acquire(self) -> bool:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._fd = fd
-            return True
-
-        def release(self) -> None:
-            fd, self._fd = self._fd, None
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-
-    return FlockJournalLock(path + ".flock")
-
 
 def _sqlite_synchronous_normal(engine: Any) -> None:
     """``synchronous=NORMAL`` on every connection: in WAL mode a commit then waits for no fsync (trial.report
@@ -331,63 +300,3 @@ def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = None) -> list[int]:
-    """Fail RUNNING trials whose worker is gone, and enqueue their parameters again (see :func:`retry_trial`).
-
-    A trial is stale when its worker ran on this host and that process is dead (found at once), or when its
-    heartbeat is older than the grace period: Optuna's heartbeat table on SQL storages, the trial's
-    ``automl:heartbeat`` system attribute (written by ``automl.parallel``) on journal storages. A trial whose
-    worker is alive on this host is never failed, whatever its heartbeat says. Call it under the study's claim
-    lock (``automl.parallel.claim_lock``) so a freed slot goes to the retry, not to a new trial.
-    """
-    import time
-
-    grace = grace_seconds() if grace_period is None else grace_period
-    storage = compat.storage_of(study)
-    host = socket.gethostname()
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    if not running:
-        return []
-    stale_ids: set[int] | None = None
-    if compat.heartbeat_enabled(storage):
-        stale_ids = compat.stale_trial_ids(storage, compat.study_id(study))
-    now = time.time()
-    recovered = []
-    for t in running:
-        w = str(t.user_attrs.get(WORKER_ATTR, ""))
-        h, _, pid = w.rpartition(":")
-        if h == host and pid.isdigit():
-            if pid_alive(int(pid)):
-                continue
-            reason = f"worker {w} died while the trial ran"
-        elif stale_ids is not None:
-            if compat.trial_id(t) not in stale_ids:
-                continue
-            reason = f"no heartbeat from worker {w or '?'} for more than {grace:g} s"
-        elif is_journal(storage):
-            last = t.system_attrs.get(HEARTBEAT_ATTR)
-            if last is None:
-                last = t.datetime_start.timestamp() if t.datetime_start else now
-            if now - float(last) <= grace:
-                continue
-            reason = f"no heartbeat from worker {w or '?'} for {now - float(last):.0f} s"
-        else:
-            continue
-        if fail_and_retry(study, t, reason):
-            recovered.append(t.number)
-    return recovered
-
-
-def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> bool:
-    """Fail a RUNNING trial with ``reason`` and enqueue its parameters again; False if it had finished."""
-    storage, tid = compat.storage_of(study), compat.trial_id(trial)
-    try:
-        storage.set_trial_user_attr(tid, "fail_reason", reason)
-        if not storage.set_trial_state_values(tid, TrialState.FAIL):
-            return False
-    except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
-        return False  # its worker (or another reaper) finished or failed it first
-    retry_trial(study, storage.get_trial(tid))
-    return True

@@ -527,7 +527,7 @@ def parse(raw: Any, label: str) -> StudySpec:
 
 
 def load(path: str | Path) -> StudySpec:
-    """Read and validate a study file (structure; :func:`automl.runner.prepare` checks names, metric and data)."""
+    """Read and validate a study file (structure; :func:`automl.spec.prepare` checks names, metric and data)."""
     path = Path(path)
     raw = read_yaml(path, str(path))
     try:

@@ -69,11 +69,9 @@ def test_heartbeat_thread_records_and_stale_ids_find_the_silent_trial(tmp_path):
     assert stale == {_optuna_compat.trial_id(silent)}
 
 
-def test_journal_file_lock_base_and_path(tmp_path):
+def test_journal_file_path(tmp_path):
     from optuna.storages.journal import JournalFileBackend
 
-    base = _optuna_compat.journal_file_lock_base()
-    assert {"acquire", "release"} <= set(vars(base)) and getattr(base.acquire, "__isabstractmethod__", False)
     path = str(tmp_path / "j.log")
     storage = optuna.storages.JournalStorage(JournalFileBackend(path))
     assert _optuna_compat.journal_file_path(storage) == path

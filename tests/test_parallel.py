@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from automl import cpu, parallel
 from automl import storage as storage_mod
 from automl.cli import app
+from automl.run import recovery
 
 REPO = Path(__file__).resolve().parents[1]
 X = {"x": FloatDistribution(0.0, 1.0)}
@@ -73,7 +74,7 @@ def test_journal_reaper_fails_stale_and_dead_trials_only(tmp_path):
     fresh = _running(study, "far-away:456", now)  # other machine, beating
     live = _running(study, f"{host}:{os.getpid()}", now - 300)  # this process: alive, whatever the heartbeat
     gone = _running(study, f"{host}:{dead.pid}", now)  # a dead local process: failed at once
-    recovered = storage_mod.recover_stale_trials(study, grace_period=60)
+    recovered = recovery.recover_stale_trials(study, grace_period=60)
     assert sorted(recovered) == sorted([stale.number, gone.number])
     trials = study.get_trials(deepcopy=False)
     by_number = {t.number: t for t in trials}
@@ -113,7 +114,7 @@ def test_sql_reaper_uses_optunas_heartbeat_table(tmp_path):
     mine.set_user_attr(storage_mod.WORKER_ATTR, storage_mod.worker_id())
     storage.record_heartbeat(mine._trial_id)
     time.sleep(2.2)
-    assert storage_mod.recover_stale_trials(study) == [far.number]
+    assert recovery.recover_stale_trials(study) == [far.number]
     states = {t.number: t.state for t in study.get_trials()}
     assert states[far.number] == TrialState.FAIL and states[mine.number] == TrialState.RUNNING
     retry = study.get_trials(states=(TrialState.WAITING,))
@@ -182,13 +183,13 @@ def assert_exact(study: optuna.Study, budget: int, failed: int = 0) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_four_workers_finish_exactly_the_budget(study_file, tmp_path, kind):
+def test_four_workers_finish_exactly_the_budget(study_file, tmp_path, kind, slow_trainer):
     url = f"sqlite:///{tmp_path}/w.db" if kind == "sqlite" else f"journal:///{tmp_path}/w.log"
-    path = study_file(trials=10, pruner="none")
+    path = study_file(trials=10, pruner="none", model="slow-lightgbm")
     # Each trial takes at least 1 s, so the first worker up cannot finish the budget before the others have
     # started (spawned workers take seconds to import on a busy machine; the fits alone take milliseconds).
     finish(automl("run", str(path), "--jobs", "4", "--storage", url, "--no-progress",
-                  env={parallel.TEST_SLEEP_ENV: "1.0"}))
+                  env=slow_trainer(1.0)))
     study = load(url)
     assert_exact(study, 10)
     workers = {t.user_attrs["worker"] for t in study.trials}
@@ -217,11 +218,11 @@ def running_with_params(url: str):
 
 
 @pytest.mark.slow
-def test_kill_one_worker_mid_trial_its_params_are_retried(study_file, tmp_path):
+def test_kill_one_worker_mid_trial_its_params_are_retried(study_file, tmp_path, slow_trainer):
     url = f"sqlite:///{tmp_path}/k.db"
-    path = study_file(trials=5, pruner="none")
+    path = study_file(trials=5, pruner="none", model="slow-lightgbm")
     proc = automl("run", str(path), "--jobs", "2", "--storage", url, "--no-progress",
-                  env={parallel.TEST_SLEEP_ENV: "1.5"})
+                  env=slow_trainer(1.5))
     victim = wait_for(running_with_params(url), what="a running trial")[0]
     pid = int(victim.user_attrs["worker"].rpartition(":")[2])
     assert pid != proc.pid  # a worker process, not the parent
@@ -245,11 +246,11 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_kill_every_worker_then_one_rerun(study_file, tmp_path):
+def test_kill_every_worker_then_one_rerun(study_file, tmp_path, slow_trainer, monkeypatch):
     url = f"journal:///{tmp_path}/all.log"
-    path = study_file(trials=6, pruner="none")
+    path = study_file(trials=6, pruner="none", model="slow-lightgbm")
     proc = automl("run", str(path), "--jobs", "2", "--storage", url, "--no-progress",
-                  env={parallel.TEST_SLEEP_ENV: "1.0"})
+                  env=slow_trainer(1.0))
 
     def two_running_after_one_done():
         look = running_with_params(url)()
@@ -267,6 +268,7 @@ def test_kill_every_worker_then_one_rerun(study_file, tmp_path):
     assert killed and before
     from automl.api import run_study
 
+    monkeypatch.syspath_prepend(str(slow_trainer.site))  # the plugin, here without its sleep
     study = run_study(path, storage=url)  # one worker, in this process
     assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
     assert storage_mod.count_finished(study) == 6

@@ -198,12 +198,8 @@ class TabularTrainer:
         raise NotImplementedError(f"trainer {self.name!r} cannot load models")
 
 
-def _unwrapped(trainer: Any) -> Any:
-    return getattr(trainer, "_trainer", trainer)  # a test wrapper (parallel._SlowTrainer) keeps the trainer inside
-
-
 def exportable(trainer: Any) -> bool:
     """Whether ``trainer`` saves and reloads its models (``save_model`` of its own and ``predict``): what export,
     predict and an ensemble need."""
-    cls = type(_unwrapped(trainer))
+    cls = type(trainer)
     return getattr(cls, "save_model", None) not in (None, TabularTrainer.save_model) and hasattr(cls, "predict")
