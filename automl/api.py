@@ -8,6 +8,7 @@ from typing import Any
 
 import optuna
 
+from automl import attrs as attrs_mod
 from automl import storage as storage_mod
 from automl import studyfile
 from automl.run import session
@@ -91,9 +92,9 @@ def write_report(study: optuna.Study, path: str | Path | None = None, *, importa
 
 
 def _metric_names(study: optuna.Study) -> list[str]:
-    names = study.user_attrs.get("automl:metric")
-    if names and len(names) == len(study.directions):
-        return list(names)
+    names = attrs_mod.read(study).metric_names(len(study.directions))
+    if names:
+        return names
     return ["value"] if len(study.directions) == 1 else [f"value_{i}" for i in range(len(study.directions))]
 
 
@@ -205,7 +206,7 @@ def spec_of_study(study: optuna.Study) -> StudySpec:
     from automl.manifest import MANIFEST_ATTR
 
     attrs = study.user_attrs
-    doc = attrs.get("automl:study_file")
+    doc = attrs.get(attrs_mod.STUDY_FILE)
     if not isinstance(doc, dict):
         raise StorageError(
             f"study {study.study_name!r} holds no copy of its study file (it was not run by automl); "

@@ -24,6 +24,7 @@ WARM_START = "automl:warm_start"
 # -- written at the end of a run (automl.run.session) --------------------------------------------------------
 TEST_SCORES = "automl:test_scores"  # {trial number: {metric: value}} of the best trial(s) on the test split
 TEST_SCORES_OF = "automl:test_scores_of"  # which model those scores are of
+ENSEMBLE = "automl:ensemble"  # the ensemble chosen at the end of a run (automl.ensemble)
 # -- read only: written by earlier automl versions -----------------------------------------------------------
 VERSIONS = "automl:versions"
 # -- trial system attributes -----------------------------------------------------------------------------------
@@ -37,7 +38,7 @@ class StudyMeta:
     made by plain Optuna reads as ``StudyMeta()`` with ``by_automl`` False."""
 
     version: str | None = None
-    model: str | None = None
+    model: str | list[str] | None = None  # a list: model selection across those trainers
     metric: list[str] | None = None
     task: str | None = None
     data: str | None = None
@@ -75,7 +76,7 @@ def read(source: Any) -> StudyMeta:
     warm = ua.get(WARM_START)
     return StudyMeta(
         version=_str(ua.get(VERSION)),
-        model=_str(ua.get(MODEL)),
+        model=ua.get(MODEL) if isinstance(ua.get(MODEL), (str, list)) else None,
         metric=[str(m) for m in metric] if isinstance(metric, list) else None,
         task=_str(ua.get(TASK)),
         data=_str(ua.get(DATA)),

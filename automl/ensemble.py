@@ -34,12 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from automl import attrs
 from automl.trainers.base import exportable  # noqa: F401 - automl.ensemble.exportable, as before
 
 #: The artifact id of a trial's stored out-of-fold predictions (a trial user attribute).
 PREDICTIONS_ATTR = "valid_predictions"
 #: The study user attribute holding the chosen ensemble (see :func:`build`).
-ENSEMBLE_ATTR = "automl:ensemble"
+ENSEMBLE_ATTR = attrs.ENSEMBLE
 #: How many of the best trials keep their predictions and are candidates.
 POOL = 20
 #: Greedy steps (members with repeats); AutoGluon uses 25 by default, auto-sklearn 50.

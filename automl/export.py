@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl import attrs
 from automl.data import refit_data  # noqa: F401 - automl.export.refit_data, as before
 from automl.errors import AutomlError, DataError, DataWarning, OutputError, Problem
 
@@ -184,7 +185,7 @@ def export(
             raise ExportError("the study's ensemble, refit on train+valid, exceeds its constraints; export without --ensemble")
     chosen = choose_trial(study, trial)
     trainer, data = prepared.trainer, prepared.data
-    stored = study.user_attrs.get("automl:data_fingerprint")
+    stored = attrs.read(study).data_fingerprint
     if stored and getattr(data, "fingerprint", "") and stored != data.fingerprint:
         import warnings
 

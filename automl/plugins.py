@@ -12,6 +12,7 @@ from typing import Any
 
 import optuna
 
+from automl import attrs as attrs_mod
 from automl.errors import AutomlError
 
 
@@ -55,11 +56,11 @@ class Objective:
         have = [d.name.lower() for d in study.directions]
         if have != wanted:
             raise AutomlError(
-                f"study {study.study_name!r} optimizes {have} but metric {self._attrs['automl:metric']} needs "
+                f"study {study.study_name!r} optimizes {have} but metric {self._attrs[attrs_mod.METRIC]} needs "
                 f"{wanted}; create it with optuna.create_study(directions=objective.directions)"
             )
         attrs = study.user_attrs
-        if "automl:model" not in attrs:
+        if attrs_mod.MODEL not in attrs:
             for k, v in {SPACE_ATTR: space.fingerprint(self.prepared.params), **self._attrs}.items():
                 study.set_user_attr(k, v)
         self._ready.add(key)

@@ -22,6 +22,7 @@ import optuna
 from optuna.trial import TrialState
 
 from automl import _optuna_compat as compat
+from automl import attrs
 from automl.errors import StorageError
 
 ENV_VAR = "AUTOML_STORAGE"
@@ -275,7 +276,7 @@ def is_journal(storage: optuna.storages.BaseStorage) -> bool:
 
 WORKER_ATTR = "worker"
 #: Journal storages have no heartbeat table: workers write time.time() here every HEARTBEAT_INTERVAL s.
-HEARTBEAT_ATTR = "automl:heartbeat"
+HEARTBEAT_ATTR = attrs.HEARTBEAT
 
 
 def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

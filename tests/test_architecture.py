@@ -211,3 +211,48 @@ def test_the_private_name_scan_catches_imports_attributes_and_getattr(tmp_path):
         "automl/bad.py:6: ._study_id",
         "automl/bad.py:6: ._trial_id",
     ]
+
+
+def automl_key_literals(root: Path, package: str = "automl", home: str = "automl/attrs.py") -> list[str]:
+    """``file:line: 'automl:...'`` for each string constant that is a whole ``automl:*`` attribute key outside
+    ``home`` (docstrings and messages that merely contain one are prose, not keys)."""
+    import re
+
+    key = re.compile(r"automl:[A-Za-z_]+")
+    found = []
+    for f in sorted((root / package).rglob("*.py")):
+        rel = f.relative_to(root).as_posix()
+        if rel == home:
+            continue
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"), str(f))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and key.fullmatch(node.value):
+                found.append(f"{rel}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_automl_attribute_keys_are_named_only_in_attrs():
+    found = automl_key_literals(REPO)
+    assert not found, "automl:* keys written out of automl/attrs.py (use its constants):\n" + "\n".join(found)
+    assert automl_key_literals(REPO, home="")  # the scan sees attrs.py's own
+
+
+def test_study_meta_reads_what_a_run_stored_and_nothing_from_a_plain_study(study_file, tmp_path):
+    import optuna
+
+    import automl
+    from automl import api, attrs
+
+    plain = attrs.read(optuna.create_study())
+    assert plain == attrs.StudyMeta() and not plain.by_automl and plain.metric_names(1) is None
+    study = api.run_study(study_file(trials=2), storage=f"sqlite:///{tmp_path / 'm.db'}")
+    meta = attrs.read(study)
+    assert meta.by_automl and meta.model == "lightgbm" and meta.metric == ["rmse"] and meta.task == "regression"
+    assert meta.metric_names(1) == ["rmse"] and meta.metric_names(2) is None
+    assert meta.complete and meta.data == "reg.csv" and len(meta.data_fingerprint or "") == 16
+    assert meta.study_file["model"] == "lightgbm" and meta.manifest["versions"]
+    assert meta.version == automl.__version__
+    assert set(meta.test_scores) == {study.best_trial.number} and "rmse" in meta.test_scores[study.best_trial.number]
+    assert meta.test_scores_of and meta.space is not None and meta.warm_start is not None
+    assert attrs.read(study.user_attrs) == meta
+    odd = attrs.read({attrs.METRIC: "auc", attrs.TEST_SCORES: "x", attrs.COMPLETE: "yes", attrs.WARM_START: True})
+    assert odd.metric == ["auc"] and odd.test_scores == {} and not odd.complete and odd.warm_start is None

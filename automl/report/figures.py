@@ -21,6 +21,7 @@ from optuna.importance import BaseImportanceEvaluator
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from automl import attrs
 from automl.errors import ReportError
 
 # The parallel-coordinate plot draws one SVG line per trial: beyond this many the page gets sluggish.
@@ -57,11 +58,9 @@ class Panel:
 def objective_names(study: optuna.Study) -> list[str]:
     """Names of the objectives: automl's ``automl:metric`` attr, else Optuna's metric names, else value/value_i."""
     n = len(study.directions)
-    names = study.user_attrs.get("automl:metric")
-    if isinstance(names, str):
-        names = [names]
-    if isinstance(names, list) and len(names) == n:
-        return [str(x) for x in names]
+    names = attrs.read(study).metric_names(n)
+    if names is not None:
+        return names
     if study.metric_names is not None and len(study.metric_names) == n:
         return list(study.metric_names)
     return ["value"] if n == 1 else [f"value_{i}" for i in range(n)]

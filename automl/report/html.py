@@ -20,6 +20,7 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from automl import attrs
 from automl.report import figures as F
 from automl.storage import mask
 
@@ -145,28 +146,28 @@ def header_facts(study: optuna.Study, url: str | None = None) -> dict[str, Any]:
         else:
             best = [{"number": t.number, "values": dict(zip(names, t.values, strict=True)), "params": dict(t.params)}
                     for t in sorted(study.best_trials, key=lambda t: t.number)]
-    tests = ua.get("automl:test_scores")
+    tests = ua.get(attrs.TEST_SCORES)
     test_scores = {str(k): v for k, v in tests.items()} if isinstance(tests, dict) else {}
     durations = [d for t in trials if t.state.is_finished() and (d := F.duration_s(t)) is not None]
     starts = [t.datetime_start for t in trials if t.datetime_start]
     ends = [t.datetime_complete for t in trials if t.datetime_complete]
-    versions_then = ua.get("automl:versions")
+    versions_then = ua.get(attrs.VERSIONS)
     if not isinstance(versions_then, dict):
-        versions_then = {"automl": ua["automl:version"]} if "automl:version" in ua else {}
+        versions_then = {"automl": ua[attrs.VERSION]} if attrs.VERSION in ua else {}
     return {
         "name": study.study_name,
         "directions": [d.name.lower() for d in study.directions],
         "metrics": names,
-        "model": ua.get("automl:model"),
-        "task": ua.get("automl:task"),
-        "data": ua.get("automl:data"),
-        "fingerprint": ua.get("automl:data_fingerprint"),
+        "model": ua.get(attrs.MODEL),
+        "task": ua.get(attrs.TASK),
+        "data": ua.get(attrs.DATA),
+        "fingerprint": ua.get(attrs.DATA_FINGERPRINT),
         "storage": mask(url) if url else storage_url(study),
         "counts": {k: v for k, v in counts.items() if v},
         "trials": len(trials),
         "best": best,
         "test_scores": test_scores,
-        "test_scores_of": ua.get("automl:test_scores_of") or "trained on the train split",
+        "test_scores_of": ua.get(attrs.TEST_SCORES_OF) or "trained on the train split",
         "time": {
             "trial_seconds_total": sum(durations) if durations else None,
             "trial_seconds_mean": statistics.fmean(durations) if durations else None,

@@ -12,7 +12,7 @@ from typing import Any
 
 import optuna
 
-from automl import space
+from automl import attrs, space
 from automl import storage as storage_mod
 from automl.errors import StorageError
 from automl.run import loop, recovery, workers
@@ -144,10 +144,10 @@ def _best_text(study: optuna.Study) -> str:
 
 
 
-TEST_ATTR = "automl:test_scores"
+TEST_ATTR = attrs.TEST_SCORES
 
 #: Which model the stored test scores are of (the CLI and the report label it; export's is always a refit).
-TEST_OF_ATTR = "automl:test_scores_of"
+TEST_OF_ATTR = attrs.TEST_SCORES_OF
 
 
 

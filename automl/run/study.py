@@ -9,12 +9,12 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from automl import manifest, samplers, space
+from automl import attrs, manifest, samplers, space
 from automl import storage as storage_mod
 from automl.errors import SearchSpaceChangedError
 from automl.spec import Prepared
 
-SPACE_ATTR = "automl:space"
+SPACE_ATTR = attrs.SPACE
 
 
 
@@ -71,7 +71,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
 
 
 #: Written last when a study is created, so a study without it was left half-created (see complete_attrs).
-COMPLETE_ATTR = "automl:complete"
+COMPLETE_ATTR = attrs.COMPLETE
 
 
 def complete_attrs(study: optuna.Study, prepared: Prepared, fp: Any, *, budget: int | None = None) -> None:
@@ -90,7 +90,7 @@ def complete_attrs(study: optuna.Study, prepared: Prepared, fp: Any, *, budget: 
 
 
 
-WARM_ATTR = "automl:warm_start"  # on a trial: where its parameters came from; on the study: how many were queued
+WARM_ATTR = attrs.WARM_START  # on a trial: where its parameters came from; on the study: how many were queued
 
 
 def enqueue_warm_start(prepared: Prepared, study: optuna.Study, *, budget: int | None = None) -> int:
@@ -123,14 +123,14 @@ def study_attrs(prepared: Prepared) -> dict[str, Any]:
 
     spec = prepared.spec
     return {
-        "automl:version": __version__,
-        "automl:model": spec.model,
-        "automl:metric": [m.name for m in prepared.metrics],
-        "automl:task": prepared.task,
-        "automl:data": str(spec.data.path),
-        "automl:data_fingerprint": getattr(prepared.data, "fingerprint", ""),
+        attrs.VERSION: __version__,
+        attrs.MODEL: spec.model,
+        attrs.METRIC: [m.name for m in prepared.metrics],
+        attrs.TASK: prepared.task,
+        attrs.DATA: str(spec.data.path),
+        attrs.DATA_FINGERPRINT: getattr(prepared.data, "fingerprint", ""),
         # The stored copy of the study file, with the passwords of any URL in it (storage:) masked.
-        "automl:study_file": storage_mod.redact_obj(spec.model_dump(mode="json", exclude_none=True)),
+        attrs.STUDY_FILE: storage_mod.redact_obj(spec.model_dump(mode="json", exclude_none=True)),
         manifest.MANIFEST_ATTR: manifest.build(spec, prepared.data),
     }
 
