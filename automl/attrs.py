@@ -25,11 +25,17 @@ WARM_START = "automl:warm_start"
 TEST_SCORES = "automl:test_scores"  # {trial number: {metric: value}} of the best trial(s) on the test split
 TEST_SCORES_OF = "automl:test_scores_of"  # which model those scores are of
 ENSEMBLE = "automl:ensemble"  # the ensemble chosen at the end of a run (automl.ensemble)
-# -- read only: written by earlier automl versions -----------------------------------------------------------
-VERSIONS = "automl:versions"
+# -- what the report shows, written by automl.report.record (at creation, on resume, at the end) ----------------
+VERSIONS = "automl:versions"  # {package: version} of the run that created the study
+STEP_UNIT = "automl:step_unit"  # what one reported step is: "boosting round", "epoch", ...
+SETTINGS = "automl:settings"  # sampler and pruner (name, class, options), seeds, fixed parameters
+DATA_FACTS = "automl:data_facts"  # file, rows per split, columns by kind, CV folds
+BASELINES = "automl:baselines"  # {"defaults": {...}, "constant": {...}} scored on the test split
 # -- trial system attributes -----------------------------------------------------------------------------------
 #: Journal storages have no heartbeat table: workers write time.time() here every heartbeat interval.
 HEARTBEAT = "automl:heartbeat"
+#: Study system attribute: the run's trial budget, which an ``automl storage-proxy`` claim gate enforces.
+BUDGET = "automl:budget"
 
 
 @dataclass(frozen=True)

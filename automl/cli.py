@@ -326,6 +326,26 @@ def trainers_(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
         typer.echo(f"  metrics: {', '.join(r['metrics'])}")
 
 
+@app.command("storage-proxy")
+@handle_errors
+def storage_proxy(
+    storage: Optional[str] = typer.Option(None, "--storage", help="The SQL storage to serve (postgresql+psycopg://..., sqlite:///...); default $AUTOML_STORAGE."),
+    port: int = typer.Option(..., "--port", min=1, max=65535, help="TCP port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface; the proxy has no authentication)."),
+    threads: int = typer.Option(16, "--threads", min=1, help="Requests served at once (and database connections kept)."),
+) -> None:
+    """Serve a storage to workers at grpc://HOST:PORT (Optuna's gRPC proxy), keeping their budget exact."""
+    from automl import proxy
+    from automl.storage import mask, resolve_url
+
+    url = resolve_url(storage)
+    typer.echo(f"storage proxy for {mask(url)} at grpc://{host}:{port} ({threads} threads); Ctrl-C stops it", err=True)
+    try:
+        proxy.serve(url, host=host, port=port, threads=threads)
+    except KeyboardInterrupt:
+        typer.echo("storage proxy stopped", err=True)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a study file (automl schema > studies/study.schema.json)."""

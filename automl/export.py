@@ -324,8 +324,8 @@ def _export_ensemble(spec: Any, out_dir: str | Path, study: Any, url: str, prepa
     scores: dict[str, float] = {}
     if getattr(full, "test", None) is not None:
         pred = ensemble_mod.predict(trainer, ens, full.test.X)
-        scores = {m.name: float(m.score(prepared.task, full.test.y, pred, full.test.w)) for m in prepared.metrics
-                  if math.isfinite(m.score(prepared.task, full.test.y, pred, full.test.w))}
+        values = {m.name: float(m.score(prepared.task, full.test.y, pred, full.test.w)) for m in prepared.metrics}
+        scores = {k: v for k, v in values.items() if math.isfinite(v)}
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     names = [m.name for m in prepared.metrics]
     members = []

@@ -203,11 +203,30 @@ def make_pruner(
 ) -> optuna.pruners.BasePruner:
     """The study file's pruner. A pruner named without options gets ``defaults[name]`` (the trainer's, see
     :func:`pruner_defaults`) or else PRUNER_DEFAULTS."""
+    name, opts = pruner_choice(value, n_objectives=n_objectives, defaults=defaults)
+    return PRUNERS[name][0](**convert_options(PRUNERS[name][0], opts)[0])
+
+
+def pruner_choice(
+    value: str | Mapping[str, Any] | None,
+    *,
+    n_objectives: int,
+    defaults: Mapping[str, dict[str, Any]] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The pruner's name and the options it is built with (what :func:`make_pruner` makes; the report shows it)."""
     if n_objectives > 1:  # Optuna cannot prune multi-objective trials
-        return optuna.pruners.NopPruner()
+        return "none", {}
     name, opts = split_name(value, DEFAULT_PRUNER)
     if not opts:
         opts = dict((defaults or {}).get(name) or PRUNER_DEFAULTS.get(name, {}))
     elif name == "percentile":
         opts.setdefault("percentile", 25.0)
-    return PRUNERS[name][0](**convert_options(PRUNERS[name][0], opts)[0])
+    return name, opts
+
+
+def sampler_choice(value: str | Mapping[str, Any] | None, *, seed: int | None, n_objectives: int) -> tuple[str, dict[str, Any]]:
+    """The sampler's name and the options it is built with, seed included (see :func:`make_sampler`)."""
+    name, opts = split_name(value, DEFAULT_MULTI_SAMPLER if n_objectives > 1 else DEFAULT_SAMPLER)
+    if seed is not None and "seed" in accepted_options(SAMPLERS[name][0]):
+        opts.setdefault("seed", seed)
+    return name, opts

@@ -2,7 +2,8 @@
 retry callback (the recovery itself is automl.run.recovery).
 
 URL forms: ``sqlite:///rel.db`` / ``sqlite:////abs.db``, ``postgresql+psycopg://user:pass@host/db``,
-``journal:///rel.log`` / ``journal:////abs.log``. The URL comes from ``--storage``, else ``$AUTOML_STORAGE``
+``journal:///rel.log`` / ``journal:////abs.log``, ``grpc://host:port`` (an ``automl storage-proxy``, see
+automl/proxy.py). The URL comes from ``--storage``, else ``$AUTOML_STORAGE``
 (both relative to the current directory), else the study file's ``storage:`` (relative to the study file),
 else ``<name>.db`` beside the study file.
 """
@@ -152,8 +153,9 @@ def file_of(url: str) -> Path | None:
     return None
 
 
-def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseStorage:
-    """An Optuna storage for ``url``; with ``must_exist`` a missing file is an error, not a new study."""
+def open_storage(url: str, *, must_exist: bool = False, pool_size: int | None = None) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url``; with ``must_exist`` a missing file is an error, not a new study.
+    ``pool_size``: connections kept open to a PostgreSQL/MySQL server (default 2, plus up to 4 more at peaks)."""
     path = file_of(url)
     if must_exist and path is not None and not path.exists():
         raise StorageError(f"storage not found: {mask(url)} (no file {path}); run the study first or pass --storage")
@@ -184,21 +186,71 @@ def open_storage(url: str, *, must_exist: bool = False) -> optuna.storages.BaseS
         if url.startswith(("postgresql", "mysql")):
             return _rdb(
                 url,
-                engine_kwargs={"pool_pre_ping": True, "pool_size": 2, "max_overflow": 4},
+                engine_kwargs={"pool_pre_ping": True, "pool_size": pool_size or 2, "max_overflow": 4},
                 heartbeat_interval=interval,
                 grace_period=grace,
                 heartbeat_stale_trial_callback=retry_trial,
             )
         if url in ("memory", "inmemory", ":memory:"):
             return optuna.storages.InMemoryStorage()
+        if url.startswith(GRPC_SCHEME):
+            return _grpc(url)
     except StorageError:
         raise
     except Exception as e:  # noqa: BLE001 - driver errors vary; one line for the user
         first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
         raise StorageError(f"cannot open storage {mask(url)}: {redact(first, url)}") from None
     raise StorageError(
-        f"unsupported storage URL {mask(url)}; use sqlite:///file.db, postgresql+psycopg://..., or journal:///file.log"
+        f"unsupported storage URL {mask(url)}; use sqlite:///file.db, postgresql+psycopg://..., journal:///file.log "
+        "or grpc://host:port"
     )
+
+
+GRPC_SCHEME = "grpc://"
+#: Seconds a worker waits for the storage proxy to answer when it opens a grpc:// storage ($AUTOML_PROXY_WAIT).
+PROXY_WAIT = 20
+
+
+def grpc_address(url: str) -> tuple[str, int]:
+    """(host, port) of a ``grpc://host:port`` URL, or a StorageError naming the fix."""
+    rest = url[len(GRPC_SCHEME):].rstrip("/")
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in rest or "@" in rest:
+        raise StorageError(f"storage URL {mask(url)}: write grpc://HOST:PORT (the address of `automl storage-proxy`)")
+    return host.strip("[]"), int(port)
+
+
+def _grpc(url: str) -> optuna.storages.BaseStorage:
+    """A GrpcStorageProxy client of ``automl storage-proxy``, once the proxy answers."""
+    host, port = grpc_address(url)
+    try:
+        import grpc  # noqa: F401
+    except ImportError:
+        raise StorageError(f"storage {mask(url)} needs grpcio: pip install 'automl[grpc]'") from None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        storage = optuna.storages.GrpcStorageProxy(host=host, port=port)
+    wait = env_seconds("AUTOML_PROXY_WAIT", PROXY_WAIT)
+    try:
+        storage.wait_server_ready(timeout=wait)
+    except ConnectionError:
+        storage.close()
+        raise StorageError(
+            f"no storage proxy answers at {url} after {wait:g} s; start one there with "
+            "`automl storage-proxy --storage URL --port PORT` (or raise $AUTOML_PROXY_WAIT)"
+        ) from None
+    return storage
+
+
+def is_grpc(storage: optuna.storages.BaseStorage) -> bool:
+    return isinstance(storage, optuna.storages.GrpcStorageProxy)
+
+
+def beats_in_attrs(storage: optuna.storages.BaseStorage) -> bool:
+    """Storages with no heartbeat table of Optuna's (journal files, the gRPC proxy's clients): workers write
+    ``automl:heartbeat`` into the running trial instead."""
+    return is_journal(storage) or is_grpc(storage)
+
 
 def _sqlite_synchronous_normal(engine: Any) -> None:
     """``synchronous=NORMAL`` on every connection: in WAL mode a commit then waits for no fsync (trial.report
@@ -250,11 +302,16 @@ def load_study(storage: optuna.storages.BaseStorage, name: str, url: str = "") -
 
 def count_states(study: optuna.Study) -> dict[TrialState, int]:
     """How many trials of the study are in each state; one COUNT query on SQL storages."""
-    rdb = rdb_of(compat.storage_of(study))
+    return count_states_of(compat.storage_of(study), compat.study_id(study))
+
+
+def count_states_of(storage: optuna.storages.BaseStorage, study_id: int) -> dict[TrialState, int]:
+    """:func:`count_states` of the study ``study_id`` in ``storage`` (the storage proxy counts for its workers)."""
+    rdb = rdb_of(storage)
     if rdb is not None:
-        return {TrialState[name]: n for name, n in compat.trial_state_counts(rdb.engine, compat.study_id(study)).items()}
+        return {TrialState[name]: n for name, n in compat.trial_state_counts(rdb.engine, study_id).items()}
     counts: dict[TrialState, int] = {}
-    for t in study.get_trials(deepcopy=False):
+    for t in storage.get_all_trials(study_id, deepcopy=False):
         counts[t.state] = counts.get(t.state, 0) + 1
     return counts
 

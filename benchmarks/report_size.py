@@ -23,6 +23,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 
 from automl.report import write_report
+from automl.report.html import B85_PAGE, pack
 
 HERE = Path(__file__).resolve().parent
 DISTS = {
@@ -95,6 +96,36 @@ def browser_times(path: Path, chromium: str = "/usr/bin/chromium") -> dict[str, 
             "filter_s": round(filt, 2)}
 
 
+def breakdown(text: str) -> dict[str, int]:
+    """Bytes of the page's parts: packed plotly.js, packed figures, the trials table (JSON), everything else."""
+    import re
+
+    out = {}
+    for key, pat in (("plotly_js", r'<script type="application/x-automl-packed" id="automl-plotly">.*?</script>'),
+                     ("figures", r'<script type="application/x-automl-packed" id="automl-figures">.*?</script>'),
+                     ("trials_table", r'<script type="application/json" id="automl-trials">.*?</script>')):
+        m = re.search(pat, text, re.S)
+        out[key] = len(m.group(0).encode()) if m else 0
+    out["rest"] = len(text.encode()) - sum(out.values())
+    return out
+
+
+def bundle_options() -> list[tuple[str, int]]:
+    """What plotly.js itself would weigh in the page, embedded each way (bytes)."""
+    import base64
+    import gzip
+    import zlib
+
+    from plotly.offline import get_plotlyjs
+
+    js = get_plotlyjs().encode()
+    c = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    raw = c.compress(js) + c.flush()
+    assert len(B85_PAGE) == 85
+    return [("plotly.min.js as text (before)", len(js)), ("gzip -9 + base64", len(base64.b64encode(gzip.compress(js, 9)))),
+            ("raw deflate -9 + base85 (the report's)", len(pack(js))), ("raw deflate -9, binary (not embeddable)", len(raw))]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100,5000")
@@ -113,8 +144,14 @@ def main() -> None:
             write_report(study, path)
             times.append(time.perf_counter() - t)
         size = path.stat().st_size
+        parts = breakdown(path.read_text(encoding="utf-8"))
+        plain = Path("/tmp") / f"automl-report-bench-{n}-plain.html"
+        t = time.perf_counter()
+        write_report(study, plain, packed=False)
+        plain_s = time.perf_counter() - t
         results.append({"trials": n, "write_s": round(min(times), 2), "write_s_all": [round(x, 2) for x in times],
-                        "bytes": size, "mib": round(size / 2**20, 2)})
+                        "bytes": size, "mib": round(size / 2**20, 2), "parts": parts,
+                        "plain_bytes": plain.stat().st_size, "plain_write_s": round(plain_s, 2)})
         if args.browser:
             results[-1]["browser"] = browser_times(path)
         print(results[-1], flush=True)
@@ -125,17 +162,23 @@ def main() -> None:
     Path(args.out + ".json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     lines = ["# Report size and write time", "", f"`{meta['command']}` (Python {meta['python']}, Optuna {meta['optuna']}, "
              f"{meta['date']}; 2-core shared machine; best of {args.repeat})", "",
-             "| trials | write time (s), best | every run (s) | size (MiB) | size (bytes) |", "|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['trials']:,} | {r['write_s']} | {', '.join(map(str, r['write_s_all']))} | {r['mib']} | {r['bytes']:,} |"
-              for r in results]
+             "| trials | write time (s), best | every run (s) | size (MiB) | size (bytes) | plotly.js | figures | trials table | rest | unpacked page (bytes) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['trials']:,} | {r['write_s']} | {', '.join(map(str, r['write_s_all']))} | {r['mib']} | {r['bytes']:,} | "
+              + " | ".join(f"{r['parts'][k]:,}" for k in ("plotly_js", "figures", "trials_table", "rest"))
+              + f" | {r['plain_bytes']:,} |" for r in results]
+    lines += ["", "plotly.js (plotly.py's bundle, the full plotly.js) in the page each way, bytes:", "", "| embedding | bytes |", "|---|---:|"]
+    lines += [f"| {k} | {v:,} |" for k, v in bundle_options()]
     if args.browser:
         lines += ["", "In headless chromium (Debian package, network blocked), seconds:", "",
                   "| trials | load event | every figure drawn | slowest figure | filter re-renders table |",
                   "|---:|---:|---:|---:|---:|"]
         lines += [f"| {r['trials']:,} | {b['load_s']} | {b['all_figures_s']} | {b['slowest_figure_s']} | {b['filter_s']} |"
                   for r in results if (b := r.get("browser"))]
-    lines += ["", "About 4.6 MiB of every report is plotly.js itself (embedded once, inline). Figures draw one per",
-              "task after the page loads, so the header and the table are usable while they draw."]
+    lines += ["", "plotly.js and the figures' JSON are deflated and base85-encoded in the page (`automl.report.html.pack`);",
+              "the page inflates them with the browser's DecompressionStream, so the summary, settings and table",
+              "(plain HTML and JSON) show at once and the figures draw one per task after plotly.js is unpacked.",
+              "`write_report(..., packed=False)` writes the plain page (the 'unpacked page' column)."]
     Path(args.out + ".md").write_text("\n".join(lines) + "\n")
 
 

@@ -58,7 +58,7 @@ class Server:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start() -> tuple[Server | None, str]:
+def start(max_connections: int = 200, timeout: float = 120) -> tuple[Server | None, str]:
     """Start a cluster; (server, "") or (None, why not)."""
     bindir = bin_dir()
     if bindir is None:
@@ -85,14 +85,14 @@ def start() -> tuple[Server | None, str]:
 
     def run(*args: str) -> subprocess.CompletedProcess:
         cmd = [*prefix, *args] if prefix[:1] != ["su"] else [*prefix, shlex.join(args)]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
     r = run(str(bindir / "initdb"), "-D", str(root / "data"), "-U", USER, f"--pwfile={pwfile}",
             "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync")
     if r.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
         return None, f"initdb failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}"
-    opts = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off -c max_connections=200"
+    opts = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off -c max_connections={max_connections}"
     r = run(str(bindir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-w", "-t", "60", "-o", opts, "start")
     if r.returncode != 0:
         log = (root / "log").read_text() if (root / "log").exists() else r.stderr

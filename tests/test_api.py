@@ -97,6 +97,7 @@ def test_optuna_cli_sees_the_same_trials(tmp_path, study_file):
         capture_output=True, text=True, check=True,
     ).stdout
     rows = json.loads(out)
+    # The study stores its metric names (study.set_metric_names), so Optuna's CLI labels the value "rmse".
     assert [(r["number"], r["state"], r["value"]) for r in rows] == [
-        (t.number, t.state.name, t.value) for t in study.trials
+        (t.number, t.state.name, {"rmse": t.value}) for t in study.trials
     ]

@@ -233,3 +233,18 @@ def test_every_tabular_trainer_takes_weights(tmp_path, model):
     path.write_text(json.dumps(doc))
     study = api.run_study(path, storage=f"sqlite:///{tmp_path / 'm.db'}", progress=False, trials=2)
     assert all(t.state.name == "COMPLETE" for t in study.trials)
+
+
+def test_the_report_names_the_columns_by_role_and_the_split(tmp_path):
+    df = _frame()
+    df["w"] = 1.0 + (df["store"] % 3)
+    path = _spec(tmp_path, df, drop=["day"], id="row_id", weight="w", categorical=["code"],
+                 split={"by": "group", "column": "store"}, cv=3)
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    study = api.run_study(path, storage=url, progress=False)
+    facts = study.user_attrs["automl:data_facts"]
+    assert facts["roles"] == {"dropped": ["day"], "categorical": ["code"], "id": "row_id", "weight": "w"}
+    assert facts["split"] == {"by": "group", "column": "store"} and facts["cv_folds"] == 3
+    html = api.write_report(study, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "columns by role: dropped: day; as categories: code; row id: row_id; row weights: w" in html
+    assert "split by group (store)" in html and "3-fold cross-validation on train+valid (group folds)" in html

@@ -157,3 +157,15 @@ def test_cli_run_export_prints_and_writes_the_ensemble(study_file, tmp_path):
     assert len(pd.read_csv(tmp_path / "p.csv")) == len(df)
     both = CliRunner().invoke(app, ["export", str(path), "-o", str(tmp_path / "y"), "--ensemble", "--trial", "0"])
     assert both.exit_code == 2 and "give one of them" in both.output
+
+
+def test_the_report_shows_the_ensemble_it_hands_over(study_file, tmp_path):
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    outcome = api.run_study_outcome(_ens_study(study_file), storage=url, progress=False)
+    attr = outcome.study.user_attrs[ensemble.ENSEMBLE_ATTR]
+    assert attr is not None
+    from automl.report import write_report
+
+    html = write_report(outcome.study, tmp_path / "r.html", packed=False).read_text(encoding="utf-8")
+    assert 'id="ensemble-row"' in html and f"the ensemble export hands over: {len(attr['members'])} trials" in html
+    assert f'data-key="test:ensemble:rmse" data-value="{float(attr["test"]["rmse"])!r}"' in html

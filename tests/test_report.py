@@ -16,10 +16,10 @@ from optuna.trial import TrialState, create_trial
 
 from automl.errors import ReportError
 from automl.report import figures as F
-from automl.report.html import header_facts, trial_rows, write_report
+from automl.report.html import header_facts, packed_block, trial_rows, write_report
 
 XSS = "</script><script>alert(1)</script>"
-FIGURE_KEYS = ("importance-0", "importance-duration", "parallel", "history-0", "slice", "contour", "curves", "edf-0", "timeline")
+FIGURE_KEYS = ("importance-0", "importance-duration", "parallel", "history-0", "history-time-0", "slice", "contour", "curves", "edf-0", "timeline")
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +58,10 @@ def _panels(study: optuna.Study, **kw) -> dict[str, F.Panel]:
 
 
 def _page_json(html_text: str, element_id: str) -> dict:
+    """A JSON block of the page: plain (``application/json``) or packed (deflate + base85, see html.pack)."""
     m = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html_text, re.S)
-    assert m is not None
+    if m is None:
+        return json.loads(packed_block(html_text, element_id))
     return json.loads(m.group(1))
 
 
@@ -246,12 +248,15 @@ def test_page_is_self_contained_and_study_text_is_data(tmp_path: Path) -> None:
             user_attrs={"note": XSS, "nan": float("nan"), "nested": {"k": [1, XSS]}},
         ))
     text = write_report(study, tmp_path / "x.html").read_text()
-    assert text.count(get_plotlyjs()) == 1  # plotly.js inline, exactly once
+    assert packed_block(text, "automl-plotly") == get_plotlyjs()  # plotly.js inline (packed), exactly once
     assert "<script>alert(1)" not in text and "<script src" not in text and "<link" not in text
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in text  # the header shows it as text
-    assert len(re.findall(r"<script\b", text)) == 6  # config, plotly.js, 2 JSON blocks, 2 page scripts
-    rest = text.replace(get_plotlyjs(), "")
-    assert re.findall(r"https?://|//cdn|@import|url\(", rest) == []  # nothing outside plotly.js names a URL
+    # config, trials JSON, packed plotly.js and figures, the unpacker, the page scripts
+    assert len(re.findall(r"<script\b", text)) == 7
+    assert re.findall(r"https?://|//cdn|@import|url\(", text) == []  # nothing names a URL (plotly.js is packed)
+    assert XSS not in packed_block(text, "automl-figures")  # figure text is JSON-escaped before packing
+    plain = write_report(study, tmp_path / "plain.html", packed=False).read_text()
+    assert plain.count(get_plotlyjs()) == 1 and _page_json(plain, "automl-figures") == _page_json(text, "automl-figures")
     table = _page_json(text, "automl-trials")  # the JSON escaping round-trips
     cols, rows = trial_rows(study)
     assert table["columns"] == cols and table["columns"][4] == XSS and "attr:note" in cols
@@ -305,7 +310,7 @@ def test_cli_report_from_any_storage(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["report", "--storage", url, "--study", "plain", "-o", str(out), "--importance", "fanova"])
     assert res.exit_code == 0, res.output
     text = out.read_text()
-    assert "fANOVA importance for value" in text and f"sqlite:///{tmp_path / 'any.db'}" in text
+    assert "fANOVA importance for value" in packed_block(text, "automl-figures") and f"sqlite:///{tmp_path / 'any.db'}" in text
     bad = CliRunner().invoke(app, ["report", "--storage", url, "--study", "plain", "-o", str(out), "--importance", "x"])
     assert bad.exit_code == 2 and "choose one of: pedanova, fanova" in bad.output
 

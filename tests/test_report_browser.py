@@ -110,14 +110,57 @@ def test_report_in_headless_chromium(tmp_path: Path) -> None:
         assert page.inner_text("#trials-count") == f"{pruned} of {n} trials shown"
         page.fill("#trials-filter", "")
         page.click("#trials thead th:first-child")
-        page.click("#trials thead th:first-child")  # descending by number
-        page.wait_for_function(f"document.querySelector('#trials tbody td').textContent === '{n - 1}'")
+        page.click("#trials thead th:first-child")  # descending by number, the best trial pinned first
+        best = study.best_trial.number
+        last = max(t.number for t in study.trials if t.number != best)
+        page.wait_for_function("document.querySelectorAll('#trials tbody tr')[1].firstChild.textContent === "
+                               f"'{last}'")
+        first = page.query_selector("#trials tbody tr")
+        assert first.get_attribute("class").split() == ["COMPLETE", "best"] and first.inner_text().startswith(str(best))
         # CSV download of the shown rows, made in the page (Blob), no network.
         with page.expect_download() as dl:
             page.click("#trials-csv")
         csv = Path(dl.value.path()).read_text(encoding="utf-8").splitlines()
         assert len(csv) == n + 1 and csv[0].startswith("number,state,value,duration_s")
         assert requests == []
+    finally:
+        browser.close()
+        pw.stop()
+
+
+def test_summary_in_headless_chromium_shows_the_storage_values(study_file, tmp_path: Path) -> None:
+    """A real run: the summary's numbers, as the browser renders them, are the stored test scores and baselines."""
+    _browser_or_skip()
+    from automl import api
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    outcome = api.run_study_outcome(study_file(storage=url, params=None, trials=5))
+    study = optuna.load_study(study_name=outcome.study.study_name, storage=url)
+    path = write_report(study, tmp_path / "s.html")
+    pw, browser, page, errors, requests, dialogs = _open(path)
+    try:
+        assert errors == [] and requests == [] and dialogs == []
+        shown = {el.get_attribute("data-key"): (float(el.get_attribute("data-value")), el.inner_text())
+                 for el in page.query_selector_all("#summary [data-key][data-value]")}
+        best = study.best_trial
+        base = study.user_attrs["automl:baselines"]
+        want = {"valid:best": best.value, "test:best:rmse": study.user_attrs["automl:test_scores"][str(best.number)]["rmse"],
+                "test:defaults:rmse": base["defaults"]["test"]["rmse"], "test:constant:rmse": base["constant"]["test"]["rmse"]}
+        ens = study.user_attrs.get("automl:ensemble")
+        if ens:  # the ensemble that export hands over, when the run chose one
+            want.update({"valid:ensemble": ens["valid"], "valid:ensemble-best-single": ens["best_single"]["valid"]})
+            want.update({f"test:ensemble:{m}": v for m, v in ens["test"].items()})
+        assert {k: v[0] for k, v in shown.items()} == want
+        for k, (v, text) in shown.items():
+            assert text == f"{v:.4g}", k
+        headline = page.inner_text("#headline")
+        assert headline.startswith(f"The tuned model (trial {best.number}) scores rmse {want['test:best:rmse']:.4g}")
+        assert "better than a constant predictor" in headline
+        assert page.is_visible("#settings-table") and "TPESampler" in page.inner_text("#settings-table")
+        # Every figure drew; panels with nothing to show are listed once, not drawn empty.
+        figs = page.query_selector_all("div.fig")
+        assert all(div.query_selector(".main-svg") is not None for div in figs)
+        assert page.query_selector("#extras") is None and "Training-side curves" in page.inner_text("#not-shown")
     finally:
         browser.close()
         pw.stop()

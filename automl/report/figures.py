@@ -98,9 +98,14 @@ def _view(study: optuna.Study, trials: list[FrozenTrial]) -> optuna.Study:
     """An in-memory study holding ``trials`` (a thinned copy for figures), with the objective names set."""
     view = optuna.create_study(directions=study.directions, storage=optuna.storages.InMemoryStorage())
     view.add_trials(trials)
-    if len(study.directions) > 1:
-        view.set_metric_names(objective_names(study))
+    view.set_metric_names(objective_names(study))
     return view
+
+
+def step_unit(study: optuna.Study) -> str:
+    """What one learning-curve step is (``automl:step_unit``: boosting round, epoch), else "step"."""
+    unit = study.user_attrs.get(attrs.STEP_UNIT)
+    return unit if isinstance(unit, str) and unit else "step"
 
 
 @contextmanager
@@ -245,6 +250,41 @@ def history_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
     return fig
 
 
+def history_time_data(study: optuna.Study, objective: int = 0) -> dict[str, Any]:
+    """Per complete trial in order of completion: seconds since the study's first trial started, value, best so far."""
+    trials = [t for t in _need_complete(study) if t.datetime_complete is not None]
+    starts = [t.datetime_start for t in study.get_trials(deepcopy=False) if t.datetime_start is not None]
+    if not trials or not starts:
+        raise NotDrawable("No complete trial has a recorded end time.")
+    t0 = min(starts)
+    minimize = study.directions[objective] == StudyDirection.MINIMIZE
+    seconds, values, best, numbers = [], [], [], []
+    cur: float | None = None
+    for t in sorted(trials, key=lambda t: t.datetime_complete):
+        v = t.values[objective]
+        if cur is None or (v < cur if minimize else v > cur):
+            cur = v
+        seconds.append((t.datetime_complete - t0).total_seconds())
+        values.append(v)
+        best.append(cur)
+        numbers.append(t.number)
+    return {"objective": objective, "target": _target_name(study, objective), "seconds": seconds, "value": values,
+            "best": best, "number": numbers}
+
+
+def history_time_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=data["seconds"], y=data["value"], mode="markers", name=data["target"],
+                             text=[f"trial {n}" for n in data["number"]], marker={"color": "#1f77b4", "size": 6}))
+    fig.add_trace(go.Scatter(x=data["seconds"], y=data["best"], mode="lines", name="Best so far",
+                             line={"color": "#d62728", "shape": "hv"}))
+    fig.update_layout(title=f"Best {data['target']} against wall-clock time", template="plotly_white",
+                      xaxis={"title": "seconds since the first trial started"}, yaxis={"title": data["target"]})
+    return fig
+
+
 # ------------------------------------------------------------------------------------ parallel coordinate
 
 
@@ -296,6 +336,7 @@ def slice_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
     target = None if len(study.directions) == 1 else _target(data["objective"])
     fig = optuna.visualization.plot_slice(study, params=list(data["params"]), target=target, target_name=data["target"])
     fig.update_layout(height=420, width=None)
+    fig.update_xaxes(nticks=5, tickfont_size=10)  # log axes got a tick per decade and minor ticks, cramped
     return fig
 
 
@@ -390,7 +431,7 @@ def curves_data(study: optuna.Study, max_curves: int = CURVES_MAX) -> dict[str, 
     if not trials:
         if not study.get_trials(deepcopy=False):
             raise NotDrawable("The study has no trials yet.")
-        raise NotDrawable("No trial recorded a learning curve (the objective never reported a step).")
+        raise NotDrawable("No trial recorded a learning curve: the trainer reported no value while it trained.")
     total = len(trials)
     if total > max_curves:
         pruned = [t for t in trials if t.state != TrialState.COMPLETE]
@@ -413,6 +454,8 @@ def curves_data(study: optuna.Study, max_curves: int = CURVES_MAX) -> dict[str, 
         curves.append({"number": t.number, "state": t.state.name, "steps": steps, "values": values, "extras": extras})
     max_step = max(c["steps"][-1] for c in curves)
     return {
+        "metric": objective_names(study)[0],
+        "step_unit": step_unit(study),
         "curves": curves,
         "pruned": [c["number"] for c in curves if c["state"] == "PRUNED"],
         "max_step": max_step,
@@ -436,9 +479,9 @@ def curves_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
             line, marker, opacity, group = {"color": "#1f77b4", "width": 1}, {"size": 3, "color": "#1f77b4"}, 0.6, c["state"].lower()
         fig.add_trace(go.Scatter(x=c["steps"], y=c["values"], mode="lines+markers", name=f"Trial{c['number']}",
                                  line=line, marker=marker, opacity=opacity, legendgroup=group))
-    fig.update_layout(title="Validation curves (pruned trials in red, cut short at ×)",
-                      xaxis={"title": "step", "range": [0, data["max_step"] * 1.02 + 1]}, yaxis={"title": "validation value"},
-                      showlegend=len(data["curves"]) <= 20)
+    fig.update_layout(title=f"Validation {data['metric']} per {data['step_unit']} (pruned trials in red, cut short at ×)",
+                      xaxis={"title": data["step_unit"], "range": [0, data["max_step"] * 1.02 + 1]},
+                      yaxis={"title": f"validation {data['metric']}"}, showlegend=len(data["curves"]) <= 20)
     return fig
 
 
@@ -448,7 +491,7 @@ def extras_data(study: optuna.Study) -> dict[str, Any]:
     names = sorted({k for c in curves["curves"] for k in c["extras"]})
     if not names:
         raise NotDrawable("No trial recorded extra learning-curve values (such as train_loss) in its learning_curve.")
-    return {"names": names, "curves": [c for c in curves["curves"] if c["extras"]]}
+    return {"names": names, "curves": [c for c in curves["curves"] if c["extras"]], "step_unit": curves["step_unit"]}
 
 
 def extras_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
@@ -465,7 +508,7 @@ def extras_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
             fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines",
                                      name=f"Trial{c['number']}", showlegend=False, opacity=0.8 if pruned else 0.5,
                                      line={"color": "#d62728" if pruned else "#1f77b4", "width": 1}), row=1, col=col)
-        fig.update_xaxes(title_text="step", row=1, col=col)
+        fig.update_xaxes(title_text=data["step_unit"], row=1, col=col)
     fig.update_layout(title="Training-side learning curves (pruned trials in red)", template="plotly_white")
     return fig
 
@@ -501,7 +544,12 @@ def pareto_data(study: optuna.Study) -> dict[str, Any]:
 
 
 def pareto_figure(study: optuna.Study, data: dict[str, Any]) -> Any:
-    return optuna.visualization.plot_pareto_front(study, target_names=data["names"])
+    fig = optuna.visualization.plot_pareto_front(study, target_names=data["names"])
+    # Optuna colours points by trial number with a colour bar per trace ("Trial", "Best Trial"): for the front
+    # that bar says nothing, and two bars crowd the plot; the hover text keeps each point's trial number.
+    fig.update_traces(marker_showscale=False)
+    fig.update_layout(legend={"orientation": "h", "y": -0.2})
+    return fig
 
 
 # ------------------------------------------------------------------------------------------------ panels
@@ -533,16 +581,20 @@ def build_panels(study: optuna.Study, importance: str = "pedanova", max_lines: i
         panels.append(_panel("pareto", "Pareto front", study, lambda: pareto_data(study), pareto_figure,
                              lambda d: f"{len(d['front'])} Pareto-optimal trials (in the table: those with pareto = yes)."))
     imp_first: dict[str, float] | None = None
+
+    def caveat(d: dict[str, Any]) -> str:
+        return conditional_caveat(study, list(d["importances"]))
+
     for i, name in enumerate(names):
         p = _panel(f"importance-{i}", f"Hyperparameter importance for {name}", study,
                    lambda i=i: importance_data(study, i, importance), importance_figure,
-                   lambda d: f"{d['evaluator']} on {d['trials']} complete trials; importances sum to 1.")
+                   lambda d: f"{d['evaluator']} on {d['trials']} complete trials; importances sum to 1." + caveat(d))
         if i == 0 and p.figure is not None:
             imp_first = p.data["importances"]
         panels.append(p)
     panels.append(_panel("importance-duration", "Hyperparameter importance for trial duration", study,
                          lambda: importance_data(study, "duration", importance), importance_figure,
-                         lambda d: "Which parameters make trials slow (seconds per complete trial)."))
+                         lambda d: "Which parameters make trials slow (seconds per complete trial)." + caveat(d)))
     panels.append(_panel("parallel", "Parallel coordinates", study, lambda: parallel_data(study, max_lines),
                          parallel_figure,
                          lambda d: (f"Showing the best {len(d['trials'])} of {d['total']} complete trials "
@@ -551,7 +603,10 @@ def build_panels(study: optuna.Study, importance: str = "pedanova", max_lines: i
     for i, name in enumerate(names):
         suffix = f" ({name})" if multi else ""
         panels.append(_panel(f"history-{i}", f"Optimization history{suffix}", study, lambda i=i: history_data(study, i),
-                             history_figure, lambda d: f"Best {d['target']} so far as a line."))
+                             history_figure, lambda d: f"Best {d['target']} so far as a line, by trial number."))
+        panels.append(_panel(f"history-time-{i}", f"Best value against wall-clock time{suffix}", study,
+                             lambda i=i: history_time_data(study, i), history_time_figure,
+                             lambda d: f"Each complete trial at the time it ended; the line is the best {d['target']} so far."))
     panels.append(_panel("slice", "Slice plots", study, lambda: slice_data(study, 0), slice_figure,
                          lambda d: f"{d['target']} against each parameter (a point per complete trial that set it)."))
     panels.append(_panel("contour", "Contour of the two most important parameters", study,
@@ -561,9 +616,12 @@ def build_panels(study: optuna.Study, importance: str = "pedanova", max_lines: i
                          + (f"; drawn from {len(d['trials'])} of the {d['total']} complete trials that set both "
                             f"(the best {len(d['trials']) // 2} and an even spread of the rest)." if d["thinned"]
                             else f"; {_n(d['total'], 'complete trial')}.")))
-    panels.append(_panel("curves", "Learning curves (intermediate values)", study, lambda: curves_data(study),
+    panels.append(_panel("curves", "Learning curves", study, lambda: curves_data(study),
                          curves_figure,
-                         lambda d: (f"{_n(len(d['pruned']), 'pruned trial')} in red, stopped early. "
+                         lambda d: (f"Validation {d['metric']} after each {d['step_unit']}"
+                                    + (" (the first objective: the one the trainer reports while it trains)" if multi else "")
+                                    + (f". {_n(len(d['pruned']), 'pruned trial')} in red, stopped early. " if d["pruned"]
+                                       else ". No trial was pruned. ")
                                     + (f"Showing {len(d['curves'])} of {d['total']} curves (best complete and latest "
                                        "pruned)." if d["thinned"] else f"All {d['total']} curves."))))
     panels.append(_panel("extras", "Training-side curves", study, lambda: extras_data(study), extras_figure))
@@ -575,6 +633,16 @@ def build_panels(study: optuna.Study, importance: str = "pedanova", max_lines: i
                          lambda d: (f"The most recent {d['shown']} of {d['total']} trials." if d["thinned"]
                                     else f"All {_n(d['total'], 'trial')}.")))
     return panels
+
+
+def conditional_caveat(study: optuna.Study, params: list[str]) -> str:
+    """The caveat for parameters set only in some complete trials (``when:``), or "" when none of ``params`` is."""
+    trials = complete_trials(study)
+    cond = [p for p in params if any(p not in t.params for t in trials)]
+    if not cond:
+        return ""
+    return (f" {', '.join(cond)} {'is' if len(cond) == 1 else 'are'} set only in some trials (conditional): "
+            "its importance compares only the trials that set it, so read it with care.")
 
 
 def _n(k: int, noun: str) -> str:

@@ -121,3 +121,13 @@ class SQLLock:
             conn.close()
             self._thread.release()
 
+
+
+def lock_for(rdb: Any, study_name: str, path: Any) -> Any:
+    """The claim lock of study ``study_name``: the server's lock on PostgreSQL/MySQL (``rdb``: the study's
+    RDBStorage, or None), else a file lock beside the storage file ``path``, else (in memory) a thread lock."""
+    if rdb is not None and rdb.engine.dialect.name in ("postgresql", "mysql"):
+        return SQLLock(rdb.engine, rdb.engine.dialect.name, study_name)
+    if path is not None and str(path) != ":memory:":
+        return FileLock(f"{path}.claim-lock")
+    return threading.Lock()

@@ -17,7 +17,7 @@ heartbeat is older than the grace period, then enqueues their parameters again.
 
 from __future__ import annotations
 
-import threading
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +31,7 @@ from automl import storage as storage_mod
 from automl.cpu import cores, threads_per_worker  # noqa: F401 - automl.run.loop.cores, as before
 from automl.errors import TooManyFailuresError
 from automl.run import recovery
-from automl.run.locks import FileLock, SQLLock
+from automl.run.locks import FileLock, SQLLock, lock_for  # noqa: F401 - FileLock/SQLLock: automl.run.loop's names, as before
 
 #: Seconds between two looks at the storage while every remaining slot is taken by a running trial
 #: (default of $AUTOML_POLL_SECONDS, read when a run starts).
@@ -48,23 +48,41 @@ def poll_seconds() -> float:
 
 
 def claim_lock(study: optuna.Study, url: str) -> Any:
-    """The lock every worker of ``study`` (any process, any machine) takes to claim a trial slot."""
-    rdb = storage_mod.rdb_of(compat.storage_of(study))
-    if rdb is not None and rdb.engine.dialect.name in ("postgresql", "mysql"):
-        return SQLLock(rdb.engine, rdb.engine.dialect.name, study.study_name)
-    path = storage_mod.file_of(url)
-    if path is not None and str(path) != ":memory:":
-        return FileLock(f"{path}.claim-lock")
-    return threading.Lock()
+    """The lock every worker of ``study`` (any process, any machine) takes to claim a trial slot.
+
+    Behind a gRPC proxy the proxy takes the study's lock itself whenever a trial starts (automl/proxy.py), so a
+    worker's claim needs none of its own; a proxy that would not is refused here."""
+    storage = compat.storage_of(study)
+    if storage_mod.is_grpc(storage):
+        from automl import proxy
+
+        proxy.check_gate(storage, url)
+        return contextlib.nullcontext()
+    return lock_for(storage_mod.rdb_of(storage), study.study_name, storage_mod.file_of(url))
 
 
 
 # -- one trial -----------------------------------------------------------------------------------------
+_NEXT_SCAN: dict[tuple[int, int], float] = {}
+
+
+def _scan_due(study: optuna.Study) -> bool:
+    """Whether this worker looks for stale trials in this claim: on its first, then once per heartbeat interval.
+    The look reads every RUNNING trial, so doing it in every claim made a claim's time under the lock grow with
+    the number of workers; a stale trial is still found within one interval of its grace period's end (a killed
+    local worker at once, by its ``--jobs`` parent or the next run's start)."""
+    key, now = (id(compat.storage_of(study)), compat.study_id(study)), time.monotonic()
+    if now < _NEXT_SCAN.get(key, 0.0):
+        return False
+    _NEXT_SCAN[key] = now + storage_mod.heartbeat_seconds()
+    return True
+
+
 def claim(study: optuna.Study, budget: int, recovered: list[int] | None = None) -> optuna.Trial | str:
     """Call under :func:`claim_lock`: a new RUNNING trial, or STOP / WAIT. Stale RUNNING trials are failed
-    and requeued first (their numbers are appended to ``recovered``)."""
+    and requeued first (their numbers are appended to ``recovered``), by each worker once per heartbeat interval."""
     counts = storage_mod.count_states(study)
-    if counts.get(TrialState.RUNNING, 0):
+    if counts.get(TrialState.RUNNING, 0) and _scan_due(study):
         found = recovery.recover_stale_trials(study)
         if found:
             if recovered is not None:
@@ -78,7 +96,14 @@ def claim(study: optuna.Study, budget: int, recovered: list[int] | None = None) 
     # The objective tags the trial with this worker first thing; until the first heartbeat the trial's start
     # time stands in for it, so a worker that dies right here is still recovered after the grace period.
     with storage_mod.quiet_heartbeat_warnings():
-        return study.ask()
+        try:
+            return study.ask()
+        except Exception as e:
+            from automl.proxy import is_refusal
+
+            if is_refusal(e):  # a gRPC proxy's gate: another worker took the last slot meanwhile
+                return WAIT
+            raise
 
 
 

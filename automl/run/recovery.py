@@ -1,6 +1,6 @@
 """Stale-trial recovery: fail the RUNNING trials whose worker is gone and queue their parameters again.
 
-What Optuna lacks is built here: a dead worker on this host is found at once (its pid), and journal storages,
+What Optuna lacks is built here: a dead worker on this host is found at once (its pid), and journal and gRPC storages,
 which have no heartbeat table, get a heartbeat thread of ours (``automl:heartbeat``). SQL storages use
 Optuna's heartbeat table (see :func:`recover_stale_trials` for why not ``optuna.storages.fail_stale_trials``).
 """
@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 from automl import _optuna_compat as compat
 from automl import storage as storage_mod
 from automl.fsutil import pid_alive
-from automl.storage import HEARTBEAT_ATTR, WORKER_ATTR, grace_seconds, is_journal, retry_trial
+from automl.storage import HEARTBEAT_ATTR, WORKER_ATTR, beats_in_attrs, grace_seconds, retry_trial
 
 __all__ = ["recover_stale_trials", "fail_and_retry", "heartbeat", "retry_trial", "HEARTBEAT_ATTR", "WORKER_ATTR"]
 
@@ -30,7 +30,7 @@ def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = No
 
     A trial is stale when its worker ran on this host and that process is dead (found at once), or when its
     heartbeat is older than the grace period: Optuna's heartbeat table on SQL storages, the trial's
-    ``automl:heartbeat`` system attribute (written by :func:`heartbeat`) on journal storages. A trial whose
+    ``automl:heartbeat`` system attribute (written by :func:`heartbeat`) on journal and gRPC storages. A trial whose
     worker is alive on this host is never failed, whatever its heartbeat says. Call it under the study's claim
     lock (:func:`automl.run.loop.claim_lock`) so a freed slot goes to the retry, not to a new trial.
     """
@@ -43,6 +43,7 @@ def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = No
     stale_ids: set[int] | None = None
     if compat.heartbeat_enabled(storage):
         stale_ids = compat.stale_trial_ids(storage, compat.study_id(study))
+    attr_beats = beats_in_attrs(storage)
     now = time.time()
     recovered = []
     for t in running:
@@ -56,7 +57,7 @@ def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = No
             if compat.trial_id(t) not in stale_ids:
                 continue
             reason = f"no heartbeat from worker {w or '?'} for more than {grace:g} s"
-        elif is_journal(storage):
+        elif attr_beats:
             last = t.system_attrs.get(HEARTBEAT_ATTR)
             if last is None:
                 last = t.datetime_start.timestamp() if t.datetime_start else now
@@ -86,7 +87,7 @@ def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason:
 
 # -- heartbeats -------------------------------------------------------------------------------------------
 class _JournalHeartbeat:
-    """One daemon thread per worker that writes ``automl:heartbeat`` = time.time() into the trial being run
+    """Journal and gRPC storages: one daemon thread per worker that writes ``automl:heartbeat`` = time.time() into the trial being run
     every HEARTBEAT_INTERVAL seconds (a thread per trial cost ~1 ms per trial to start and join)."""
 
     def __init__(self, storage: optuna.storages.BaseStorage, interval: float):
@@ -125,11 +126,11 @@ _BEATS: dict[int, _JournalHeartbeat] = {}
 
 
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Any:
-    """Optuna's heartbeat thread on SQL storages, ours on journal files, none in memory."""
+    """Optuna's heartbeat thread on SQL storages, ours on journal files and gRPC proxies, none in memory."""
     storage = compat.storage_of(study)
     if compat.heartbeat_enabled(storage):
         return compat.heartbeat_thread(compat.trial_id(trial), storage)
-    if storage_mod.is_journal(storage):
+    if beats_in_attrs(storage):
         beat = _BEATS.get(id(storage))
         if beat is None or beat.storage is not storage:
             beat = _BEATS[id(storage)] = _JournalHeartbeat(storage, storage_mod.heartbeat_seconds())

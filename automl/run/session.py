@@ -12,6 +12,7 @@ from typing import Any
 
 import optuna
 
+from automl import _optuna_compat as compat
 from automl import attrs, space
 from automl import storage as storage_mod
 from automl.errors import StorageError
@@ -85,6 +86,9 @@ def run(
         raise StorageError(f"--jobs {jobs} needs a storage that processes share (sqlite, postgresql, journal), not {storage_mod.mask(url)}")
     loop.poll_seconds()  # a bad $AUTOML_POLL_SECONDS is refused before anything is written
     study = open_or_create(prepared, url, force=force, budget=budget)
+    storage, sid = compat.storage_of(study), compat.study_id(study)
+    if storage.get_study_system_attrs(sid).get(attrs.BUDGET) != budget:  # what a gRPC proxy's claim gate enforces (automl/proxy.py)
+        storage.set_study_system_attr(sid, attrs.BUDGET, budget)
     outcome = RunOutcome(study, url=url)
     with loop.claim_lock(study, url):
         outcome.recovered = recovery.recover_stale_trials(study)
@@ -130,7 +134,18 @@ def run(
     deadline = started + timeout if timeout is not None else None
     outcome.ensemble = ensemble.build(prepared, study, url, refits=outcome.refits, deadline=deadline,
                                       slack=max(2.0, 0.1 * timeout) if timeout is not None else 0.0)
+    record_baselines(prepared, study, outcome, deadline=deadline)
     return outcome
+
+
+def record_baselines(prepared: Prepared, study: optuna.Study, outcome: RunOutcome, deadline: float | None) -> None:
+    """The report's baselines (the trainer's defaults, a constant predictor) on the test split; see report.record."""
+    from automl.report import record as report_record
+
+    def test_of(t: optuna.trial.FrozenTrial) -> dict[str, float]:
+        return outcome.test_scores.get(t.number) or score_on_test(prepared, t)
+
+    report_record.at_end(prepared, study, test_of=test_of, deadline=deadline)
 
 
 
@@ -165,25 +180,32 @@ def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int 
     except ValueError:
         return {}
     stored = {int(k): v for k, v in (study.user_attrs.get(TEST_ATTR) or {}).items()}
-    from automl.trainers.base import FitContext
-
     for t in best[:max_trials]:
         if t.number in stored:
             continue
-        ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=workers_threads(1), seed=prepared.spec.seed or 0)
-        params, fit_on = {**prepared.fixed, **t.params}, data
-        if getattr(data, "folds", None):
-            # Cross-validated trials have no model trained on one split: refit on train+valid, as export does.
-            from automl.data import refit_data
-
-            params, fit_on = prepared.trainer.final_params(params, t.user_attrs), refit_data(data)
-        result = prepared.trainer.fit(params, fit_on, lambda *a, **k: None, ctx)
-        if fit_on is not data and refits is not None:
-            refits[t.number] = result  # the model `automl export` would fit: `run --export` reuses it
-        values = prepared.trainer.evaluate(result, fit_on, "test", prepared.metrics)
-        stored[t.number] = {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=False) if math.isfinite(v)}
+        stored[t.number] = score_on_test(prepared, t, refits)
     keep = {t.number for t in best[:max_trials]}
     stored = {k: v for k, v in stored.items() if k in keep}
     study.set_user_attr(TEST_ATTR, {str(k): v for k, v in stored.items()})
     study.set_user_attr(TEST_OF_ATTR, "refit on train+valid" if getattr(data, "folds", None) else "trained on the train split")
     return stored
+
+
+
+def score_on_test(prepared: Prepared, t: optuna.trial.FrozenTrial, refits: dict[int, Any] | None = None) -> dict[str, float]:
+    """Retrain a complete trial's configuration (refit on train+valid for CV studies) and score it on the test split."""
+    from automl.trainers.base import FitContext
+
+    data = prepared.data
+    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=workers_threads(1), seed=prepared.spec.seed or 0)
+    params, fit_on = {**prepared.fixed, **t.params}, data
+    if getattr(data, "folds", None):
+        # Cross-validated trials have no model trained on one split: refit on train+valid, as export does.
+        from automl.data import refit_data
+
+        params, fit_on = prepared.trainer.final_params(params, t.user_attrs), refit_data(data)
+    result = prepared.trainer.fit(params, fit_on, lambda *a, **k: None, ctx)
+    if fit_on is not data and refits is not None:
+        refits[t.number] = result  # the model `automl export` would fit: `run --export` reuses it
+    values = prepared.trainer.evaluate(result, fit_on, "test", prepared.metrics)
+    return {m.name: float(v) for m, v in zip(prepared.metrics, values, strict=False) if math.isfinite(v)}

@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 from automl import attrs, manifest, samplers, space
 from automl import storage as storage_mod
 from automl.errors import SearchSpaceChangedError
+from automl.report import record as report_record
 from automl.spec import Prepared
 
 SPACE_ATTR = attrs.SPACE
@@ -22,8 +23,14 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
                    budget: int | None = None) -> optuna.Study:
     """Resume the study if it exists (checking its search space), else create it (queuing at most ``budget``
     warm-start trials)."""
+    from automl.run.loop import claim_lock
+
     spec = prepared.spec
     storage = storage_mod.open_storage(url)
+    if storage_mod.is_grpc(storage):
+        from automl.proxy import check_gate
+
+        check_gate(storage, url)  # before anything is written: the budget needs automl's proxy
     n_obj = len(prepared.metrics)
     sampler = samplers.make_sampler(spec.sampler, seed=spec.seed if seed is None else seed, n_objectives=n_obj, grid=prepared.grid)
     pruner = samplers.study_pruner(prepared)
@@ -37,7 +44,8 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         except optuna.exceptions.DuplicatedStudyError:
             pass  # created meanwhile by another worker or machine: resume it below, with every check
         else:
-            complete_attrs(study, prepared, fp, budget=budget)
+            with claim_lock(study, url):  # workers starting at once on a new study queue its warm start once
+                complete_attrs(study, prepared, fp, budget=budget)
             return study
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     base_seed = spec.seed if seed is None else seed
@@ -64,8 +72,10 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         study.set_user_attr(SPACE_ATTR, fp)
     if COMPLETE_ATTR not in study.user_attrs:
         # Killed between creating the study and writing its attributes (or made by plain Optuna): finish it.
-        complete_attrs(study, prepared, fp, budget=budget)
+        with claim_lock(study, url):
+            complete_attrs(study, prepared, fp, budget=budget)
     manifest.on_resume(study, prepared)  # warns if the data file changed; records this run's manifest
+    report_record.on_resume(study, prepared)  # metric names, versions, settings, data facts an older study lacks
     return study
 
 
@@ -84,6 +94,7 @@ def complete_attrs(study: optuna.Study, prepared: Prepared, fp: Any, *, budget: 
     for k, v in {SPACE_ATTR: fp, **study_attrs(prepared)}.items():
         if k not in have:
             study.set_user_attr(k, v)
+    report_record.on_create(study, prepared)  # what the report shows: metric names (Optuna's), settings, data facts
     if all(t.state == TrialState.WAITING for t in study.get_trials(deepcopy=False)):
         enqueue_warm_start(prepared, study, budget=budget)  # queued once, before any trial ran (a study run elsewhere keeps its own)
     study.set_user_attr(COMPLETE_ATTR, True)

@@ -149,9 +149,9 @@ class AutoTrainer(TabularTrainer):
         return out
 
     def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
-        from automl.trainers.lightgbm import LightGBMTrainer
+        from automl.trainers.base import small_data_cv
 
-        return LightGBMTrainer.default_cv(self, rows, features, timeout)  # type: ignore[arg-type]
+        return small_data_cv(rows, features, timeout)
 
     def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
         lgbm = self.members.get("lightgbm")

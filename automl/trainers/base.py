@@ -83,6 +83,39 @@ def knob_problems(knobs: Mapping[str, Knob], items: Mapping[str, Any]) -> list[t
 
 Report = Callable[..., None]
 
+#: The default cross-validation rule (see :func:`small_data_cv`).
+CV_MAX_ROWS = 100_000
+CV_MIN_CELLS = 200_000
+
+
+def small_data_cv(rows: int, features: int, timeout: float | None) -> int:
+    """5-fold CV on small data, one validation split on large (FLAML's rule, ``flaml.automl``): CV while
+    rows x features < 10M x budget/3600 x 0.9 and rows < 100,000, with a floor of 200,000 cells (a budget of
+    trials and no timeout counts as that floor). One small validation split overfits as trials accumulate
+    (benchmarks/results/suite-wallclock.md); a large one is a precise estimate and CV would cost 4-5x. The rule of
+    the boosted-tree, forest and linear trainers (their fits cost about the same)."""
+    budget_cells = 10_000_000 * (timeout or 0) / 3600 * 0.9
+    return 5 if rows < CV_MAX_ROWS and rows * features <= max(CV_MIN_CELLS, budget_cells) else 0
+
+
+def boosting_refit_params(params: Mapping[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """A boosted-tree refit (LightGBM, XGBoost) has no validation split to early-stop on: the trial's best number
+    of rounds, no early stopping."""
+    out = dict(params)
+    best = user_attrs.get("best_iteration")
+    if best:
+        out["num_boost_round"] = int(best)
+    out["early_stopping_rounds"] = 0
+    return out
+
+
+def boosting_pruner_defaults(rounds: Any) -> dict[str, dict[str, Any]]:
+    """Median/percentile pruning of boosted trees waits for a fifth of the fit (200 of 1,000 rounds) and 10 finished
+    trials (see LightGBMTrainer.pruner_defaults for why)."""
+    warmup = max(10, int(rounds) // 5) if isinstance(rounds, (int, float)) else 200
+    opts = {"n_startup_trials": 10, "n_warmup_steps": warmup}
+    return {"median": opts, "percentile": {"percentile": 25.0, **opts}}
+
 
 @dataclass
 class FitResult:
@@ -139,6 +172,8 @@ class TabularTrainer:
     name = "tabular"
     tasks: tuple[str, ...] = ("regression", "binary", "multiclass")
     description = ""
+    #: What one ``report(step, ...)`` step is, for the report's learning-curve axes.
+    step_unit = "step"
     #: Closed list of accepted parameter names, or None when ``check_params`` is overridden.
     param_names: tuple[str, ...] | None = None
 

@@ -138,6 +138,7 @@ class LMTrainer(TabularTrainer):
 class CausalLMTrainer(LMTrainer):
     name = "causal-lm"
     description = "fine-tune a causal language model (transformers) on JSONL prompt/completion pairs"
+    step_unit = "epoch"
     param_names = PARAM_NAMES
     defaults = DEFAULTS
     metric_names = ("eval_loss", "exact_match")

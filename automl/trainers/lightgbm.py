@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from automl.metrics import BINARY, MULTICLASS, Metric
+from automl.trainers import base as _base
 from automl.trainers.base import FitContext, FitResult, Knob, Report, TabularTrainer, knob_problems
 
 #: Our own keys, consumed here and not passed to LightGBM, with the values each accepts (checked before a study
@@ -30,9 +31,8 @@ MIN_ROUNDS_BEFORE_STOP = 10
 LIGHTGBM_DEFAULTS = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "feature_fraction": 1.0,
                      "bagging_fraction": 1.0, "lambda_l1": 1e-8, "lambda_l2": 1e-8}
 
-#: The default cross-validation rule (see LightGBMTrainer.default_cv).
-CV_MAX_ROWS = 100_000
-CV_MIN_CELLS = 200_000
+#: The default cross-validation rule (see automl.trainers.base.small_data_cv), importable from here as before.
+CV_MAX_ROWS, CV_MIN_CELLS = _base.CV_MAX_ROWS, _base.CV_MIN_CELLS
 
 #: Below this many training rows a fit uses one thread (see lgb_params).
 SMALL_DATA_ROWS = 20_000
@@ -91,6 +91,7 @@ def _report_every(num_boost_round: int) -> int:
 class LightGBMTrainer(TabularTrainer):
     name = "lightgbm"
     description = "gradient-boosted trees (LightGBM); accepts LightGBM's parameter names and aliases"
+    step_unit = "boosting round"
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
         return {
@@ -123,18 +124,14 @@ class LightGBMTrainer(TabularTrainer):
         default (warm-up 10 steps, 5 startup trials) compares trials at round 10, where a learning rate of 0.01 always
         looks worse than 0.3, so it pruned the slow learners that win on larger data (diamonds, bikeshare) and
         spent the trial budget in seconds."""
-        rounds = fixed.get("num_boost_round", EXTRA["num_boost_round"])
-        warmup = max(10, int(rounds) // 5) if isinstance(rounds, (int, float)) else 200
-        opts = {"n_startup_trials": 10, "n_warmup_steps": warmup}
-        return {"median": opts, "percentile": {"percentile": 25.0, **opts}}
+        return _base.boosting_pruner_defaults(fixed.get("num_boost_round", EXTRA["num_boost_round"]))
 
     def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
         """5-fold CV on small data, one validation split on large (FLAML's rule, ``flaml.automl``): CV while
         rows x features < 10M x budget/3600 x 0.9 and rows < 100,000, with a floor of 200,000 cells (a budget of
         trials and no timeout counts as that floor). One small validation split overfits as trials accumulate
         (benchmarks/results/suite-wallclock.md); a large one is a precise estimate and CV would cost 4-5x."""
-        budget_cells = 10_000_000 * (timeout or 0) / 3600 * 0.9
-        return 5 if rows < CV_MAX_ROWS and rows * features <= max(CV_MIN_CELLS, budget_cells) else 0
+        return _base.small_data_cv(rows, features, timeout)
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         from automl.errors import suggest
@@ -300,12 +297,7 @@ class LightGBMTrainer(TabularTrainer):
     # -- export hooks ---------------------------------------------------------------------------
     def final_params(self, params: dict[str, Any], user_attrs: Any) -> dict[str, Any]:
         """The refit has no validation split to early-stop on: train the trial's best number of rounds."""
-        out = dict(params)
-        best = user_attrs.get("best_iteration")
-        if best:
-            out["num_boost_round"] = int(best)
-        out["early_stopping_rounds"] = 0
-        return out
+        return _base.boosting_refit_params(params, user_attrs)
 
     def save_model(self, result: FitResult, directory: Any) -> None:
         result.model.booster.save_model(str(directory / "model.txt"), num_iteration=result.model.best_iteration or None)

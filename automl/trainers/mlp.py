@@ -191,6 +191,7 @@ MODEL_FILE, PREPROCESS_FILE, ARCH_FILE = "model.pt", "preprocess.joblib", "mlp.j
 class MLPTrainer(TabularTrainer):
     name = "mlp"
     description = "PyTorch multilayer perceptron; per-epoch pruning, early stopping (patience), one-hot + standardized inputs"
+    step_unit = "epoch"
     param_names = tuple(KNOBS)
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from automl.metrics import BINARY, MULTICLASS, REGRESSION
-from automl.trainers.base import FitContext, FitResult, Knob, Report, TabularTrainer, _spec_problem
+from automl.trainers.base import FitContext, FitResult, Knob, Report, TabularTrainer, _spec_problem, small_data_cv
 
 MODEL_FILE, META_FILE = "model.joblib", "sklearn.json"
 
@@ -109,9 +109,7 @@ class _SklearnTrainer(TabularTrainer):
 
     def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
         """LightGBM's rule (5 folds on small data): these fits are as cheap, and one small split overfits."""
-        from automl.trainers.lightgbm import LightGBMTrainer
-
-        return LightGBMTrainer.default_cv(self, rows, features, timeout)  # type: ignore[arg-type]
+        return small_data_cv(rows, features, timeout)
 
     def _n_classes(self, data: Any) -> int:
         return int(getattr(data, "n_classes", 0) or 0) if data.task != REGRESSION else 0

@@ -13,7 +13,17 @@ from typing import Any
 import numpy as np
 
 from automl.metrics import BINARY, MULTICLASS, REGRESSION
-from automl.trainers.base import FitContext, FitResult, Knob, Report, TabularTrainer, knob_problems
+from automl.trainers.base import (
+    FitContext,
+    FitResult,
+    Knob,
+    Report,
+    TabularTrainer,
+    boosting_pruner_defaults,
+    boosting_refit_params,
+    knob_problems,
+    small_data_cv,
+)
 
 EXTRA_KNOBS = {
     "num_boost_round": Knob(1000, "int", low=1),
@@ -57,6 +67,7 @@ class Model:
 
 class XGBoostTrainer(TabularTrainer):
     name = "xgboost"
+    step_unit = "boosting round"
     description = "gradient-boosted trees (XGBoost, optional: pip install 'automl[boost]'); XGBoost's parameter names"
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
@@ -74,14 +85,10 @@ class XGBoostTrainer(TabularTrainer):
         return [("xgboost-defaults", dict(XGBOOST_DEFAULTS))]
 
     def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
-        from automl.trainers.lightgbm import LightGBMTrainer
-
-        return LightGBMTrainer.default_cv(self, rows, features, timeout)  # type: ignore[arg-type]
+        return small_data_cv(rows, features, timeout)
 
     def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        from automl.trainers.lightgbm import LightGBMTrainer
-
-        return LightGBMTrainer.pruner_defaults(self, fixed)  # type: ignore[arg-type]
+        return boosting_pruner_defaults(fixed.get("num_boost_round", EXTRA["num_boost_round"]))
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         from automl.errors import suggest
@@ -157,12 +164,7 @@ class XGBoostTrainer(TabularTrainer):
         return result.model.predict(X)
 
     def final_params(self, params: dict[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(params)
-        best = user_attrs.get("best_iteration")
-        if best:
-            out["num_boost_round"] = int(best)
-        out["early_stopping_rounds"] = 0
-        return out
+        return boosting_refit_params(params, user_attrs)
 
     def save_model(self, result: FitResult, directory: Any) -> None:
         d = Path(directory)
