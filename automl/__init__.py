@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from automl._version import __version__
 
 __all__ = [
     "load_study_file",

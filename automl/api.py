@@ -8,8 +8,11 @@ from typing import Any
 
 import optuna
 
-from automl import runner, studyfile
+from automl import attrs as attrs_mod
 from automl import storage as storage_mod
+from automl import studyfile
+from automl.run import session
+from automl.spec import Prepared, prepare
 from automl.studyfile import StudySpec
 
 REPORTS_DIR = Path("reports")
@@ -28,9 +31,9 @@ def _spec(path_or_spec: str | Path | StudySpec | dict) -> StudySpec:
     return load_study_file(path_or_spec)
 
 
-def prepare_study(path_or_spec: str | Path | StudySpec | dict) -> runner.Prepared:
+def prepare_study(path_or_spec: str | Path | StudySpec | dict) -> Prepared:
     """Validate the file, its names and its data; nothing is written."""
-    return runner.prepare(_spec(path_or_spec))
+    return prepare(_spec(path_or_spec))
 
 
 def run_study_outcome(
@@ -43,17 +46,17 @@ def run_study_outcome(
     progress: bool = False,
     jobs: int = 1,
     started: float | None = None,
-) -> runner.RunOutcome:
+) -> session.RunOutcome:
     """``timeout`` counts from ``started`` (``time.time()``; default: now), so loading the data is inside it;
     the CLI passes its process's start, so ``automl run`` with ``timeout: T`` ends about T seconds after launch."""
     import time
 
     started = time.time() if started is None else started
     spec = _spec(path_or_spec)
-    prepared = runner.prepare(spec)
+    prepared = prepare(spec)
     url = storage_mod.resolve_url(storage, spec)
-    outcome = runner.run(prepared, url, trials=trials, timeout=timeout, force=force, progress=progress, jobs=jobs,
-                         started=started)
+    outcome = session.run(prepared, url, trials=trials, timeout=timeout, force=force, progress=progress, jobs=jobs,
+                          started=started)
     outcome.prepared = prepared
     return outcome
 
@@ -89,9 +92,9 @@ def write_report(study: optuna.Study, path: str | Path | None = None, *, importa
 
 
 def _metric_names(study: optuna.Study) -> list[str]:
-    names = study.user_attrs.get("automl:metric")
-    if names and len(names) == len(study.directions):
-        return list(names)
+    names = attrs_mod.read(study).metric_names(len(study.directions))
+    if names:
+        return names
     return ["value"] if len(study.directions) == 1 else [f"value_{i}" for i in range(len(study.directions))]
 
 
@@ -102,7 +105,7 @@ def best_summary(study: optuna.Study) -> list[dict[str, Any]]:
         best = study.best_trials if len(study.directions) > 1 else [study.best_trial]
     except ValueError:
         return []
-    tests = study.user_attrs.get(runner.TEST_ATTR) or {}
+    tests = study.user_attrs.get(session.TEST_ATTR) or {}
     return [
         {
             "number": t.number,
@@ -173,7 +176,7 @@ def search_space(path_or_spec: str | Path | StudySpec | dict) -> dict[str, Any]:
     """The study file's search space as ``{name: optuna BaseDistribution}`` (the trainer's default if none)."""
     from automl import space
 
-    return space.distributions(runner.prepare(_spec(path_or_spec), load_data=False).params)
+    return space.distributions(prepare(_spec(path_or_spec), load_data=False).params)
 
 
 def export_study(
@@ -203,7 +206,7 @@ def spec_of_study(study: optuna.Study) -> StudySpec:
     from automl.manifest import MANIFEST_ATTR
 
     attrs = study.user_attrs
-    doc = attrs.get("automl:study_file")
+    doc = attrs.get(attrs_mod.STUDY_FILE)
     if not isinstance(doc, dict):
         raise StorageError(
             f"study {study.study_name!r} holds no copy of its study file (it was not run by automl); "

@@ -11,7 +11,7 @@ from automl.errors import Problem
 
 def raw_problems(raw: dict[str, Any], label: str, base_dir: Path) -> list[Problem]:
     from automl import samplers, trainers
-    from automl.studyfile import suggest
+    from automl.errors import suggest
 
     out: list[Problem] = []
     for kind, table, default in (

@@ -137,7 +137,7 @@ def run(
 
 def _print_best(study: Any, test_scores: dict[int, dict[str, float]] | None = None) -> None:
     from automl.api import best_summary
-    from automl.runner import TEST_OF_ATTR
+    from automl.run.session import TEST_OF_ATTR
 
     summary = best_summary(study)
     if not summary:

@@ -24,7 +24,7 @@ KNOWN = {
 
 def problems(constraints: Any, trainer: Any, label_field: str = "constraints") -> list[tuple[str, str]]:
     """(field, message) for each constraint name this version does not know or cannot measure."""
-    from automl.ensemble import exportable
+    from automl.trainers.base import exportable
 
     out = []
     for name, spec in (constraints or {}).items():

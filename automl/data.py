@@ -366,7 +366,7 @@ def load(spec: Any) -> TabularData:
     if not d.target:
         raise DataError([Problem(label, "data.target", "required for tabular trainers: the column to predict")])
     if d.target not in df.columns:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         raise DataError([Problem(label, "data.target", f"column {d.target!r} is not in {path.name}" + suggest(d.target, list(map(str, df.columns))))])
     df = df[df[d.target].notna()].reset_index(drop=True)
@@ -467,7 +467,7 @@ def split_of(d: Any) -> Any:
 
 def role_problems(df: pd.DataFrame, d: Any, label: str, file: str) -> list[Problem]:
     """Columns named in drop / features / categorical / id / split.column that the file lacks or that are the target."""
-    from automl.studyfile import suggest
+    from automl.errors import suggest
 
     cols = [str(c) for c in df.columns]
     out = []
@@ -583,3 +583,11 @@ def peek_task(spec: Any) -> str | None:
     if spec.data.target and spec.data.target in df.columns:
         return infer_task(df[spec.data.target])
     return None
+
+
+def refit_data(data: Any) -> Any:
+    """Train+valid merged into the training split (valid is kept only for the trainer's reports)."""
+    from dataclasses import replace
+
+    return replace(data, train=join(data.train, data.valid))
+

@@ -34,8 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from automl import attrs
+from automl.trainers.base import exportable  # noqa: F401 - automl.ensemble.exportable, as before
+
+#: The artifact id of a trial's stored out-of-fold predictions (a trial user attribute).
+PREDICTIONS_ATTR = "valid_predictions"
 #: The study user attribute holding the chosen ensemble (see :func:`build`).
-ENSEMBLE_ATTR = "automl:ensemble"
+ENSEMBLE_ATTR = attrs.ENSEMBLE
 #: How many of the best trials keep their predictions and are candidates.
 POOL = 20
 #: Greedy steps (members with repeats); AutoGluon uses 25 by default, auto-sklearn 50.
@@ -62,15 +67,6 @@ def artifact_dir(url: str) -> Path | None:
     return Path(env) if env else None
 
 
-def _unwrapped(trainer: Any) -> Any:
-    return getattr(trainer, "_trainer", trainer)  # a test wrapper (parallel._SlowTrainer) keeps the trainer inside
-
-
-def exportable(trainer: Any) -> bool:
-    from automl.trainers.base import TabularTrainer
-
-    cls = type(_unwrapped(trainer))
-    return getattr(cls, "save_model", None) not in (None, TabularTrainer.save_model) and hasattr(cls, "predict")
 
 
 def supported(prepared: Any, url: str) -> bool:
@@ -123,7 +119,6 @@ class Recorder:
 def _predictions_of(trial: Any, store: Any) -> np.ndarray | None:
     import io
 
-    from automl.objective import PREDICTIONS_ATTR
 
     artifact_id = trial.user_attrs.get(PREDICTIONS_ATTR)
     if not artifact_id:
@@ -230,14 +225,14 @@ def select(prepared: Any, study: Any, url: str) -> Ensemble | None:
 
 def refit(prepared: Any, study: Any, ens: Ensemble, refits: dict[int, Any] | None = None) -> Ensemble:
     """Fit each member on train+valid (reusing ``refits`` {trial: result}), as a single trial's export does."""
-    from automl.export import refit_data
-    from automl.runner import workers_threads
+    from automl.cpu import threads_per_worker
+    from automl.data import refit_data
     from automl.trainers.base import FitContext
 
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     full = refit_data(prepared.data)
     trainer = prepared.trainer
-    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=workers_threads(1), seed=prepared.spec.seed or 0)
+    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=threads_per_worker(1), seed=prepared.spec.seed or 0)
     for number, _w in ens.members:
         if number in ens.results:
             continue

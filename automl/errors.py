@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -84,3 +85,11 @@ class DataWarning(AutomlWarning):
 
 class PortfolioError(AutomlError):
     """A warm-start portfolio file that is malformed, mined on reserved data, or outside the trainer's space."""
+
+
+def suggest(name: str, options: list[str] | tuple[str, ...]) -> str:
+    """' (did you mean 'x'?)' for a close match, else a list of the valid options."""
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; valid: {', '.join(str(o) for o in options)}"

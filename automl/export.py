@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from automl import attrs
+from automl.data import refit_data  # noqa: F401 - automl.export.refit_data, as before
 from automl.errors import AutomlError, DataError, DataWarning, OutputError, Problem
 
 FORMAT_VERSION = 1
@@ -91,11 +93,6 @@ def choose_trial(study: Any, number: int | None = None) -> Any:
     return min(front, key=lambda t: (sign * t.values[0], t.number))
 
 
-def refit_data(data: Any) -> Any:
-    """Train+valid merged into the training split (valid is kept only for the trainer's reports)."""
-    from automl.data import join
-
-    return replace(data, train=join(data.train, data.valid))
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -157,17 +154,19 @@ def export(
     """Retrain a study's best (or given) trial on train+valid, score it on test, and write ``out_dir``.
 
     ``prepared`` (the study file already prepared) and ``refits`` ({trial number: fit result on train+valid},
-    from :func:`automl.runner.record_test_scores`) let ``automl run --export`` skip loading and fitting again.
+    from :func:`automl.run.session.record_test_scores`) let ``automl run --export`` skip loading and fitting again.
 
     ``ensemble``: None exports the study's ensemble (automl.ensemble) when the run chose one (it beat the best
     trial on validation) and no ``trial`` is given; True requires it; False exports the best trial alone.
     ``fitted_ensemble``: the run's ensemble with its members already refit."""
     from automl import ensemble as ensemble_mod
-    from automl import manifest, runner
+    from automl import manifest
     from automl import storage as storage_mod
+    from automl.cpu import threads_per_worker
+    from automl.spec import prepare
     from automl.trainers.base import FitContext
 
-    prepared = prepared if prepared is not None else runner.prepare(spec)
+    prepared = prepared if prepared is not None else prepare(spec)
     url = storage_mod.resolve_url(storage, spec)
     study = storage_mod.load_study(storage_mod.open_storage(url, must_exist=True), spec.study_name, url)
     ens = None
@@ -186,7 +185,7 @@ def export(
             raise ExportError("the study's ensemble, refit on train+valid, exceeds its constraints; export without --ensemble")
     chosen = choose_trial(study, trial)
     trainer, data = prepared.trainer, prepared.data
-    stored = study.user_attrs.get("automl:data_fingerprint")
+    stored = attrs.read(study).data_fingerprint
     if stored and getattr(data, "fingerprint", "") and stored != data.fingerprint:
         import warnings
 
@@ -203,7 +202,7 @@ def export(
     final = trainer.final_params(params, chosen.user_attrs)
     merge = getattr(trainer, "refit_data", None) or refit_data
     full = merge(data)
-    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=runner.workers_threads(1),
+    ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=threads_per_worker(1),
                      seed=spec.seed or 0)
     # `automl run --export` hands over the refit its test score was measured on (same params, data and seed).
     result = (refits or {}).get(chosen.number) or trainer.fit(final, full, lambda *a, **k: None, ctx)

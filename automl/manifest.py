@@ -14,7 +14,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-MANIFEST_ATTR = "automl:manifest"
+from automl import attrs
+
+MANIFEST_ATTR = attrs.MANIFEST
 #: Distributions whose versions decide what a study or an exported model does.
 PACKAGES = ("automl", "optuna", "optuna-integration", "lightgbm", "torch", "scikit-learn", "numpy", "pandas")
 
@@ -92,7 +94,7 @@ def on_resume(study: Any, prepared: Any) -> None:
 
     from automl.errors import DataChangedWarning
 
-    stored = study.user_attrs.get("automl:data_fingerprint")
+    stored = attrs.read(study).data_fingerprint
     now = getattr(prepared.data, "fingerprint", "")
     if stored and now and stored != now:
         warnings.warn(

@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 
 from automl import _optuna_compat, space
+from automl.ensemble import PREDICTIONS_ATTR  # noqa: F401 - also automl.objective.PREDICTIONS_ATTR, as before
 from automl.errors import TrialFailed
 from automl.storage import WORKER_ATTR, worker_id
 from automl.trainers.base import FitContext
@@ -39,7 +40,7 @@ def describe(e: BaseException) -> str:
 
 def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
                    deadline: float | None = None, recorder: Any = None) -> Callable[[optuna.Trial], Any]:
-    """An Optuna objective over ``prepared`` (see :func:`automl.runner.prepare`).
+    """An Optuna objective over ``prepared`` (see :func:`automl.spec.prepare`).
 
     ``deadline`` (``time.time()``): a trial still training then is cut short, keeping its model so far, early
     enough that refitting it (see :func:`refit_share`) also ends by the deadline.
@@ -137,8 +138,6 @@ def refit_share(data: Any) -> float:
 
 #: A cross-validated trial's value of every metric on each fold (its value is their mean).
 FOLDS_ATTR = "fold_values"
-#: The artifact id of a trial's stored out-of-fold predictions (automl.ensemble).
-PREDICTIONS_ATTR = "valid_predictions"
 
 
 def _silent(step: int, value: float, **extras: Any) -> None:

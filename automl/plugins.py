@@ -12,6 +12,7 @@ from typing import Any
 
 import optuna
 
+from automl import attrs as attrs_mod
 from automl.errors import AutomlError
 
 
@@ -23,12 +24,13 @@ class Objective:
     """
 
     def __init__(self, prepared: Any, *, threads: int | None = None, seed: int | None = None):
-        from automl import runner
         from automl.objective import make_objective
+        from automl.run.loop import threads_per_worker
+        from automl.run.study import study_attrs
 
         self.prepared = prepared
-        self._inner = make_objective(prepared, threads=threads or runner.workers_threads(1), seed=seed)
-        self._attrs = runner.study_attrs(prepared)
+        self._inner = make_objective(prepared, threads=threads or threads_per_worker(1), seed=seed)
+        self._attrs = study_attrs(prepared)
         self._ready: set[int] = set()
 
     @property
@@ -43,21 +45,22 @@ class Objective:
         return space.distributions(self.prepared.params)
 
     def _setup(self, study: optuna.Study) -> None:
+        from automl import _optuna_compat as compat
         from automl import space
-        from automl.runner import SPACE_ATTR
+        from automl.run.study import SPACE_ATTR
 
-        key = id(study._storage), study._study_id
+        key = id(compat.storage_of(study)), compat.study_id(study)
         if key in self._ready:
             return
         wanted = self.directions
         have = [d.name.lower() for d in study.directions]
         if have != wanted:
             raise AutomlError(
-                f"study {study.study_name!r} optimizes {have} but metric {self._attrs['automl:metric']} needs "
+                f"study {study.study_name!r} optimizes {have} but metric {self._attrs[attrs_mod.METRIC]} needs "
                 f"{wanted}; create it with optuna.create_study(directions=objective.directions)"
             )
         attrs = study.user_attrs
-        if "automl:model" not in attrs:
+        if attrs_mod.MODEL not in attrs:
             for k, v in {SPACE_ATTR: space.fingerprint(self.prepared.params), **self._attrs}.items():
                 study.set_user_attr(k, v)
         self._ready.add(key)

@@ -25,11 +25,12 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
+from automl import attrs
 from automl import storage as storage_mod
 from automl.errors import StorageError
 
 #: Study system attribute: the exact budget (finished trials) the latest `automl run` asked for.
-BUDGET_ATTR = "automl:budget"
+BUDGET_ATTR = attrs.BUDGET
 #: The gate answers ``get_study_name_from_id(GATE_PROBE)`` with GATE_NAME (no study has a negative id; a plain
 #: Optuna proxy answers NOT_FOUND): how a worker tells an `automl storage-proxy` before it writes anything.
 GATE_PROBE = -1
@@ -58,12 +59,12 @@ class ClaimGate(BaseStorage):
 
     # -- the gate --------------------------------------------------------------------------------------
     def _lock(self, study_id: int) -> Any:
-        from automl import parallel
+        from automl.run.locks import lock_for
 
         with self._mu:
             if study_id not in self._locks:
                 name = self._backend.get_study_name_from_id(study_id)
-                self._locks[study_id] = parallel.lock_for(self._rdb, name, self._url)
+                self._locks[study_id] = lock_for(self._rdb, name, storage_mod.file_of(self._url))
             return self._locks[study_id]
 
     def _check(self, study_id: int) -> None:

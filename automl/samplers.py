@@ -9,7 +9,7 @@ from typing import Any
 
 import optuna
 
-from automl.studyfile import suggest
+from automl.errors import suggest
 
 
 class GridSampler(optuna.samplers.GridSampler):

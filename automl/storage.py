@@ -1,4 +1,5 @@
-"""Open or resume a study: SQLite, PostgreSQL, journal file; stale-trial recovery; password masking.
+"""Storage URLs: resolve, open (SQLite, PostgreSQL, journal file), count trials, mask passwords; the stale-trial
+retry callback (the recovery itself is automl.run.recovery).
 
 URL forms: ``sqlite:///rel.db`` / ``sqlite:////abs.db``, ``postgresql+psycopg://user:pass@host/db``,
 ``journal:///rel.log`` / ``journal:////abs.log``, ``grpc://host:port`` (an ``automl storage-proxy``, see
@@ -21,8 +22,9 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from automl import _optuna_compat as compat
+from automl import attrs
 from automl.errors import StorageError
-from automl.fsutil import pid_alive
 
 ENV_VAR = "AUTOML_STORAGE"
 #: Defaults of $AUTOML_HEARTBEAT_INTERVAL / $AUTOML_GRACE_PERIOD (seconds), read when a storage is opened.
@@ -57,7 +59,7 @@ def grace_seconds() -> float:
 @contextmanager
 def quiet_heartbeat_warnings() -> Iterator[None]:
     """Silence, around our own calls only, Optuna's notes on what automl uses on purpose: heartbeats are
-    "experimental" in Optuna 5, and automl.parallel keeps the heartbeat thread going under ask/tell."""
+    "experimental" in Optuna 5, and automl.run.loop keeps the heartbeat thread going under ask/tell."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
@@ -163,8 +165,10 @@ def open_storage(url: str, *, must_exist: bool = False, pool_size: int | None = 
         if url.startswith("journal:///"):
             from optuna.storages.journal import JournalFileBackend
 
+            from automl.run.locks import journal_lock
+
             path.parent.mkdir(parents=True, exist_ok=True)
-            return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=_journal_lock(str(path))))
+            return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=journal_lock(str(path))))
         if url.startswith("sqlite:"):
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,37 +252,6 @@ def beats_in_attrs(storage: optuna.storages.BaseStorage) -> bool:
     return is_journal(storage) or is_grpc(storage)
 
 
-def _journal_lock(path: str) -> Any:
-    """The journal's append lock: an ``flock`` (the kernel drops it when its process dies, so a worker killed
-    while appending stalls nobody), or Optuna's lock file where there is no fcntl (Windows)."""
-    from optuna.storages.journal import JournalFileOpenLock
-    from optuna.storages.journal._file import BaseJournalFileLock
-
-    try:
-        import fcntl
-    except ImportError:
-        return JournalFileOpenLock(path)
-
-    class FlockJournalLock(BaseJournalFileLock):
-        def __init__(self, lock_path: str) -> None:
-            self.lock_path = lock_path
-            self._fd: int | None = None
-
-        def acquire(self) -> bool:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._fd = fd
-            return True
-
-        def release(self) -> None:
-            fd, self._fd = self._fd, None
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-
-    return FlockJournalLock(path + ".flock")
-
-
 def _sqlite_synchronous_normal(engine: Any) -> None:
     """``synchronous=NORMAL`` on every connection: in WAL mode a commit then waits for no fsync (trial.report
     was ~6 ms each). A killed process loses nothing; a power cut may lose the last commits, never the file."""
@@ -320,7 +293,7 @@ def load_study(storage: optuna.storages.BaseStorage, name: str, url: str = "") -
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         names = study_names(storage)
         hint = suggest(name, names) if names else "; the storage holds no study"
@@ -329,20 +302,14 @@ def load_study(storage: optuna.storages.BaseStorage, name: str, url: str = "") -
 
 def count_states(study: optuna.Study) -> dict[TrialState, int]:
     """How many trials of the study are in each state; one COUNT query on SQL storages."""
-    return count_states_of(study._storage, study._study_id)
+    return count_states_of(compat.storage_of(study), compat.study_id(study))
 
 
 def count_states_of(storage: optuna.storages.BaseStorage, study_id: int) -> dict[TrialState, int]:
+    """:func:`count_states` of the study ``study_id`` in ``storage`` (the storage proxy counts for its workers)."""
     rdb = rdb_of(storage)
     if rdb is not None:
-        import sqlalchemy
-
-        with rdb.engine.connect() as conn:
-            rows = conn.execute(
-                sqlalchemy.text("SELECT state, COUNT(*) FROM trials WHERE study_id = :sid GROUP BY state"),
-                {"sid": study_id},
-            ).all()
-        return {TrialState[str(getattr(state, "name", state))]: int(n) for state, n in rows}
+        return {TrialState[name]: n for name, n in compat.trial_state_counts(rdb.engine, study_id).items()}
     counts: dict[TrialState, int] = {}
     for t in storage.get_all_trials(study_id, deepcopy=False):
         counts[t.state] = counts.get(t.state, 0) + 1
@@ -356,7 +323,7 @@ def count_finished(study: optuna.Study) -> int:
 
 def rdb_of(storage: optuna.storages.BaseStorage) -> optuna.storages.RDBStorage | None:
     """The RDBStorage behind ``storage`` (Optuna wraps it in a cache), else None."""
-    inner = getattr(storage, "_backend", storage)
+    inner = compat.unwrap_storage(storage)
     return inner if isinstance(inner, optuna.storages.RDBStorage) else None
 
 
@@ -366,7 +333,7 @@ def is_journal(storage: optuna.storages.BaseStorage) -> bool:
 
 WORKER_ATTR = "worker"
 #: Journal storages have no heartbeat table: workers write time.time() here every HEARTBEAT_INTERVAL s.
-HEARTBEAT_ATTR = "automl:heartbeat"
+HEARTBEAT_ATTR = attrs.HEARTBEAT
 
 
 def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -391,66 +358,3 @@ def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def recover_stale_trials(study: optuna.Study, *, grace_period: float | None = None) -> list[int]:
-    """Fail RUNNING trials whose worker is gone, and enqueue their parameters again (see :func:`retry_trial`).
-
-    A trial is stale when its worker ran on this host and that process is dead (found at once), or when its
-    heartbeat is older than the grace period: Optuna's heartbeat table on SQL storages, the trial's
-    ``automl:heartbeat`` system attribute (written by ``automl.parallel``) on journal and gRPC storages. A trial whose
-    worker is alive on this host is never failed, whatever its heartbeat says. Call it under the study's claim
-    lock (``automl.parallel.claim_lock``) so a freed slot goes to the retry, not to a new trial.
-    """
-    import time
-
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    grace = grace_seconds() if grace_period is None else grace_period
-    storage = study._storage
-    host = socket.gethostname()
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    if not running:
-        return []
-    stale_ids: set[int] | None = None
-    if is_heartbeat_enabled(storage):
-        stale_ids = set(storage._get_stale_trial_ids(study._study_id))
-    attr_beats = beats_in_attrs(storage)
-    now = time.time()
-    recovered = []
-    for t in running:
-        w = str(t.user_attrs.get(WORKER_ATTR, ""))
-        h, _, pid = w.rpartition(":")
-        if h == host and pid.isdigit():
-            if pid_alive(int(pid)):
-                continue
-            reason = f"worker {w} died while the trial ran"
-        elif stale_ids is not None:
-            if t._trial_id not in stale_ids:
-                continue
-            reason = f"no heartbeat from worker {w or '?'} for more than {grace:g} s"
-        elif attr_beats:
-            last = t.system_attrs.get(HEARTBEAT_ATTR)
-            if last is None:
-                last = t.datetime_start.timestamp() if t.datetime_start else now
-            if now - float(last) <= grace:
-                continue
-            reason = f"no heartbeat from worker {w or '?'} for {now - float(last):.0f} s"
-        else:
-            continue
-        if fail_and_retry(study, t, reason):
-            recovered.append(t.number)
-    return recovered
-
-
-def fail_and_retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> bool:
-    """Fail a RUNNING trial with ``reason`` and enqueue its parameters again; False if it had finished."""
-    storage = study._storage
-    try:
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
-        if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
-            return False
-    except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
-        return False  # its worker (or another reaper) finished or failed it first
-    retry_trial(study, storage.get_trial(trial._trial_id))
-    return True

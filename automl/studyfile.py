@@ -7,7 +7,6 @@ fields) is checked by the pydantic models; the cross-field rules live in one tab
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from automl.errors import Problem, StudyFileError
+from automl.errors import Problem, StudyFileError, suggest  # noqa: F401 - suggest: re-exported
 
 Scalar = str | int | float | bool | None
 
@@ -206,14 +205,6 @@ def _equal_pair(values: list[Any]) -> tuple[Any, Any] | None:
             if a == b:
                 return b, a
     return None
-
-
-def suggest(name: str, options: list[str] | tuple[str, ...]) -> str:
-    """' (did you mean 'x'?)' for a close match, else a list of the valid options."""
-    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    return f"; valid: {', '.join(str(o) for o in options)}"
 
 
 def _fmt(v: Any) -> str:
@@ -536,7 +527,7 @@ def parse(raw: Any, label: str) -> StudySpec:
 
 
 def load(path: str | Path) -> StudySpec:
-    """Read and validate a study file (structure; :func:`automl.runner.prepare` checks names, metric and data)."""
+    """Read and validate a study file (structure; :func:`automl.spec.prepare` checks names, metric and data)."""
     path = Path(path)
     raw = read_yaml(path, str(path))
     try:

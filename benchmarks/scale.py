@@ -55,7 +55,7 @@ import atexit, json, os, socket, time
 folder = os.environ.get("AUTOML_CLAIM_LOG")
 if folder:
     import sqlalchemy
-    from automl import parallel
+    from automl.run import loop as parallel  # the worker loop looks these names up in automl.run.loop
     rows, sql = [], [0]
     sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", lambda *a, **k: sql.__setitem__(0, sql[0] + 1))
     inner_lock, inner_claim = parallel.claim_lock, parallel.claim
@@ -256,7 +256,7 @@ def run_one(server: Any, n: int, seconds: float, mode: str, rounds: int | None =
 
 def claim_cost(server: Any, running: int, finished: int = 50, claims: int = 20, mode: str = "pg",
                scan_every_claim: bool = False) -> dict[str, Any]:
-    """One process, no sleeping workers: the cost of one claim (lock + claim(), as automl.parallel.work does it)
+    """One process, no sleeping workers: the cost of one claim (lock + claim(), as automl.run.loop.work does it)
     in a study that holds ``finished`` finished trials and ``running`` RUNNING trials of live workers on other
     machines (fresh heartbeats), the state a claim sees with N = ``running`` workers. Wall time, this process's
     CPU and SQL statements (or gRPC calls) per claim: CPU and round trips do not depend on how busy the machine is.
@@ -266,9 +266,9 @@ def claim_cost(server: Any, running: int, finished: int = 50, claims: int = 20, 
     import sqlalchemy
     from optuna.trial import TrialState
 
-    from automl import parallel
     from automl import storage as storage_mod
     from automl.proxy import BUDGET_ATTR
+    from automl.run import loop as parallel  # internals on purpose: this times one claim, and its stale scan
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # The running trials stand for live workers: on a starved machine setting up and claiming can take longer than

@@ -82,3 +82,38 @@ def study_file(tmp_path: Path, regression_csv: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+@pytest.fixture(scope="session")
+def slow_trainer(tmp_path_factory: pytest.TempPathFactory) -> Callable[[float], dict[str, str]]:
+    """``env(seconds)``: the environment for an ``automl`` process in which ``model: slow-lightgbm`` (the test
+    plugin tests/plugins/automl_test_slow.py) is LightGBM sleeping ``seconds`` at the start of each fit.
+
+    The plugin is registered as a user's would be, by an entry point in the group ``automl.trainers``: a
+    dist-info folder (what pip writes) on the PYTHONPATH, never installed into the environment running the tests."""
+    import os
+
+    from automl.trainers import ENTRY_POINT_GROUP
+
+    site = tmp_path_factory.mktemp("slow-plugin-site")
+    info = site / "automl_test_slow-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: automl-test-slow\nVersion: 0.0.0\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nslow-lightgbm = automl_test_slow:SlowLightGBM\n")
+
+    import sys
+
+    sys.path.insert(0, str(PLUGINS))  # importable here too (tests read its constants); registered only there
+    from automl_test_slow import NAME, SLEEP_ENV
+
+    assert NAME == "slow-lightgbm"
+
+    def env(seconds: float) -> dict[str, str]:
+        path = [str(site), str(PLUGINS), *filter(None, [os.environ.get("PYTHONPATH")])]
+        return {"PYTHONPATH": os.pathsep.join(path), SLEEP_ENV: str(seconds)}
+
+    env.site = site  # type: ignore[attr-defined] - for monkeypatch.syspath_prepend: the plugin in this process
+    return env

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from automl import parallel, proxy
 from automl import storage as storage_mod
 from automl.cli import app
+from automl.run import recovery
 
 pytest.importorskip("grpc")
 pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
@@ -131,10 +132,10 @@ def test_proxy_port_in_use_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_four_workers_over_the_proxy_finish_exactly_the_budget(study_file, pg_proxy):
-    path = study_file(trials=10, pruner="none")
+def test_four_workers_over_the_proxy_finish_exactly_the_budget(study_file, pg_proxy, slow_trainer):
+    path = study_file(trials=10, pruner="none", model="slow-lightgbm")
     # Two invocations of --jobs 2 (as two machines would), with trials of at least 1 s so both join in time.
-    env = {parallel.TEST_SLEEP_ENV: "1.0"}
+    env = slow_trainer(1.0)
     runs = [automl("run", str(path), "--jobs", "2", "--storage", pg_proxy, "--no-progress", env=env) for _ in range(2)]
     for r in runs:
         finish(r)
@@ -146,10 +147,10 @@ def test_four_workers_over_the_proxy_finish_exactly_the_budget(study_file, pg_pr
 
 
 @pytest.mark.slow
-def test_kill_one_worker_over_the_proxy_its_trial_is_failed_and_retried(study_file, pg_proxy):
-    path = study_file(trials=5, pruner="none")
+def test_kill_one_worker_over_the_proxy_its_trial_is_failed_and_retried(study_file, pg_proxy, slow_trainer):
+    path = study_file(trials=5, pruner="none", model="slow-lightgbm")
     proc = automl("run", str(path), "--jobs", "2", "--storage", pg_proxy, "--no-progress",
-                  env={parallel.TEST_SLEEP_ENV: "1.5"})
+                  env=slow_trainer(1.5))
     victim = wait_for(running_with_params(pg_proxy), what="a running trial")[0]
     before = {t.number: t.values for t in load(pg_proxy).trials if t.state == TrialState.COMPLETE}
     pid = int(victim.user_attrs["worker"].rpartition(":")[2])
@@ -184,7 +185,7 @@ def test_lost_machine_over_the_proxy_is_failed_after_the_grace_period(postgres_u
         with parallel.heartbeat(study, live):  # beats through the proxy
             time.sleep(0.3)
         assert storage.get_trial(live._trial_id).system_attrs[storage_mod.HEARTBEAT_ATTR] > time.time() - 1
-        assert storage_mod.recover_stale_trials(study, grace_period=30) == [lost.number]
+        assert recovery.recover_stale_trials(study, grace_period=30) == [lost.number]
         trials = study.get_trials()
         assert trials[lost.number].state == TrialState.FAIL and trials[live.number].state == TrialState.RUNNING
         assert "no heartbeat from worker machine-that-died:77" in trials[lost.number].user_attrs["fail_reason"]

@@ -243,17 +243,15 @@ def test_a_bad_poll_interval_is_refused_before_anything_is_written(study_file, t
 
 
 @pytest.mark.slow
-def test_ctrl_c_of_a_parallel_run_retries_every_interrupted_trial(study_file, tmp_path):
+def test_ctrl_c_of_a_parallel_run_retries_every_interrupted_trial(study_file, tmp_path, slow_trainer):
     import signal
 
     from test_parallel import automl, peek, wait_for
 
-    from automl import parallel
-
-    path = study_file(trials=2, pruner="none", data={"path": "reg.csv", "target": "y", "cv": 0})
+    path = study_file(trials=2, pruner="none", model="slow-lightgbm", data={"path": "reg.csv", "target": "y", "cv": 0})
     url = f"sqlite:///{tmp_path / 'c.db'}"
     proc = automl("run", str(path), "--jobs", "2", "--storage", url, "--no-progress",
-                  env={parallel.TEST_SLEEP_ENV: "30"}, start_new_session=True)
+                  env=slow_trainer(30), start_new_session=True)
 
     def running():
         study = peek(url)

@@ -33,3 +33,74 @@ def test_set_user_attrs_writes_every_attribute_in_one_transaction(tmp_path):
     t = mem.ask()
     _optuna_compat.set_user_attrs(t, {"a": 1})
     assert mem.trials[0].user_attrs == {"a": 1}
+
+
+def test_storage_study_and_trial_ids(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    study = optuna.create_study(storage=url, study_name="ids")
+    trial = study.ask()
+    storage = _optuna_compat.storage_of(study)
+    assert storage is study._storage and isinstance(storage, optuna.storages.BaseStorage)
+    assert _optuna_compat.study_id(study) == storage.get_study_id_from_name("ids")
+    tid = _optuna_compat.trial_id(trial)
+    assert storage.get_trial(tid).number == trial.number
+    frozen = study.tell(trial, 1.0)
+    assert _optuna_compat.trial_id(frozen) == tid
+    inner = _optuna_compat.unwrap_storage(storage)
+    assert isinstance(inner, optuna.storages.RDBStorage) and inner is not storage  # behind Optuna's cache
+    mem = optuna.storages.InMemoryStorage()
+    assert _optuna_compat.unwrap_storage(mem) is mem
+
+
+def test_heartbeat_thread_records_and_stale_ids_find_the_silent_trial(tmp_path):
+    import time
+
+    # A grace period of 3 s (the smallest heartbeat interval is 1 s): a loaded machine may delay one beat.
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'hb.db'}", heartbeat_interval=1, grace_period=3)
+    assert _optuna_compat.heartbeat_enabled(storage)
+    assert not _optuna_compat.heartbeat_enabled(optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'no.db'}"))
+    assert not _optuna_compat.heartbeat_enabled(optuna.storages.InMemoryStorage())
+    study = optuna.create_study(storage=storage, study_name="hb")
+    silent, beating = study.ask(), study.ask()
+    storage.record_heartbeat(_optuna_compat.trial_id(silent))
+    time.sleep(3.5)
+    with _optuna_compat.heartbeat_thread(_optuna_compat.trial_id(beating), storage):
+        time.sleep(0.3)
+        stale = _optuna_compat.stale_trial_ids(storage, _optuna_compat.study_id(study))
+    assert stale == {_optuna_compat.trial_id(silent)}
+
+
+def test_journal_file_path(tmp_path):
+    from optuna.storages.journal import JournalFileBackend
+
+    path = str(tmp_path / "j.log")
+    storage = optuna.storages.JournalStorage(JournalFileBackend(path))
+    assert _optuna_compat.journal_file_path(storage) == path
+    assert _optuna_compat.journal_file_path(optuna.storages.InMemoryStorage()) is None
+
+
+def test_trial_state_counts_reads_optunas_trials_table(tmp_path):
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'c.db'}", study_name="c")
+    for v in (1.0, 2.0):
+        study.tell(study.ask(), v)
+    study.tell(study.ask(), state=optuna.trial.TrialState.PRUNED)
+    study.ask()
+    other = optuna.create_study(storage=study._storage, study_name="other")
+    other.tell(other.ask(), 3.0)
+    engine = _optuna_compat.unwrap_storage(study._storage).engine
+    assert _optuna_compat.trial_state_counts(engine, _optuna_compat.study_id(study)) == {
+        "COMPLETE": 2, "PRUNED": 1, "RUNNING": 1,
+    }
+
+
+def test_inside_optimize_loop_lets_an_ask_tell_trial_call_study_stop():
+    study = optuna.create_study()
+    assert not getattr(study._thread_local, "in_optimize_loop", False)
+    import pytest
+
+    with pytest.raises(RuntimeError):
+        study.stop()  # Optuna refuses it outside study.optimize
+    with _optuna_compat.inside_optimize_loop(study):
+        assert study._thread_local.in_optimize_loop is True
+        study.stop()
+    assert study._thread_local.in_optimize_loop is False

@@ -18,9 +18,10 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
-from automl import parallel
+from automl import cpu, parallel
 from automl import storage as storage_mod
 from automl.cli import app
+from automl.run import recovery
 
 REPO = Path(__file__).resolve().parents[1]
 X = {"x": FloatDistribution(0.0, 1.0)}
@@ -38,7 +39,7 @@ def test_derive_seed_keeps_worker0_and_separates_the_others():
 
 
 def test_threads_per_worker_splits_the_cores(monkeypatch):
-    monkeypatch.setattr(parallel, "cores", lambda: 8)
+    monkeypatch.setattr(cpu, "cores", lambda: 8)
     assert [parallel.threads_per_worker(n) for n in (1, 2, 3, 4, 16)] == [8, 4, 2, 2, 1]
 
 
@@ -73,7 +74,7 @@ def test_journal_reaper_fails_stale_and_dead_trials_only(tmp_path):
     fresh = _running(study, "far-away:456", now)  # other machine, beating
     live = _running(study, f"{host}:{os.getpid()}", now - 300)  # this process: alive, whatever the heartbeat
     gone = _running(study, f"{host}:{dead.pid}", now)  # a dead local process: failed at once
-    recovered = storage_mod.recover_stale_trials(study, grace_period=60)
+    recovered = recovery.recover_stale_trials(study, grace_period=60)
     assert sorted(recovered) == sorted([stale.number, gone.number])
     trials = study.get_trials(deepcopy=False)
     by_number = {t.number: t for t in trials}
@@ -113,7 +114,7 @@ def test_sql_reaper_uses_optunas_heartbeat_table(tmp_path):
     mine.set_user_attr(storage_mod.WORKER_ATTR, storage_mod.worker_id())
     storage.record_heartbeat(mine._trial_id)
     time.sleep(2.2)
-    assert storage_mod.recover_stale_trials(study) == [far.number]
+    assert recovery.recover_stale_trials(study) == [far.number]
     states = {t.number: t.state for t in study.get_trials()}
     assert states[far.number] == TrialState.FAIL and states[mine.number] == TrialState.RUNNING
     retry = study.get_trials(states=(TrialState.WAITING,))
@@ -182,13 +183,13 @@ def assert_exact(study: optuna.Study, budget: int, failed: int = 0) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_four_workers_finish_exactly_the_budget(study_file, tmp_path, kind):
+def test_four_workers_finish_exactly_the_budget(study_file, tmp_path, kind, slow_trainer):
     url = f"sqlite:///{tmp_path}/w.db" if kind == "sqlite" else f"journal:///{tmp_path}/w.log"
-    path = study_file(trials=10, pruner="none")
+    path = study_file(trials=10, pruner="none", model="slow-lightgbm")
     # Each trial takes at least 1 s, so the first worker up cannot finish the budget before the others have
     # started (spawned workers take seconds to import on a busy machine; the fits alone take milliseconds).
     finish(automl("run", str(path), "--jobs", "4", "--storage", url, "--no-progress",
-                  env={parallel.TEST_SLEEP_ENV: "1.0"}))
+                  env=slow_trainer(1.0)))
     study = load(url)
     assert_exact(study, 10)
     workers = {t.user_attrs["worker"] for t in study.trials}
@@ -217,11 +218,11 @@ def running_with_params(url: str):
 
 
 @pytest.mark.slow
-def test_kill_one_worker_mid_trial_its_params_are_retried(study_file, tmp_path):
+def test_kill_one_worker_mid_trial_its_params_are_retried(study_file, tmp_path, slow_trainer):
     url = f"sqlite:///{tmp_path}/k.db"
-    path = study_file(trials=5, pruner="none")
+    path = study_file(trials=5, pruner="none", model="slow-lightgbm")
     proc = automl("run", str(path), "--jobs", "2", "--storage", url, "--no-progress",
-                  env={parallel.TEST_SLEEP_ENV: "1.5"})
+                  env=slow_trainer(1.5))
     victim = wait_for(running_with_params(url), what="a running trial")[0]
     pid = int(victim.user_attrs["worker"].rpartition(":")[2])
     assert pid != proc.pid  # a worker process, not the parent
@@ -245,11 +246,11 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_kill_every_worker_then_one_rerun(study_file, tmp_path):
+def test_kill_every_worker_then_one_rerun(study_file, tmp_path, slow_trainer, monkeypatch):
     url = f"journal:///{tmp_path}/all.log"
-    path = study_file(trials=6, pruner="none")
+    path = study_file(trials=6, pruner="none", model="slow-lightgbm")
     proc = automl("run", str(path), "--jobs", "2", "--storage", url, "--no-progress",
-                  env={parallel.TEST_SLEEP_ENV: "1.0"})
+                  env=slow_trainer(1.0))
 
     def two_running_after_one_done():
         look = running_with_params(url)()
@@ -267,6 +268,7 @@ def test_kill_every_worker_then_one_rerun(study_file, tmp_path):
     assert killed and before
     from automl.api import run_study
 
+    monkeypatch.syspath_prepend(str(slow_trainer.site))  # the plugin, here without its sleep
     study = run_study(path, storage=url)  # one worker, in this process
     assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
     assert storage_mod.count_finished(study) == 6
@@ -278,3 +280,25 @@ def test_kill_every_worker_then_one_rerun(study_file, tmp_path):
         assert [t.state for t in retry] == [TrialState.COMPLETE]
         if k.params:  # killed after its parameters were sampled: the retry runs the same ones
             assert retry[0].params == k.params
+
+
+def test_run_trial_tells_through_the_public_api_and_logs_why_a_value_failed(caplog):
+    import warnings
+
+    study = optuna.create_study()
+
+    def nan(trial: optuna.Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        warnings.warn("a note of the objective's own", UserWarning, stacklevel=1)
+        return float("nan")
+
+    with pytest.warns(UserWarning, match="a note of the objective's own"):
+        frozen = parallel.run_trial(study, study.ask(), nan)
+    assert frozen.state == TrialState.FAIL
+    assert "Trial 0 failed with parameters" in caplog.text and "nan" in caplog.text.lower()
+    assert parallel.run_trial(study, study.ask(), lambda t: 2.0).state == TrialState.COMPLETE
+    pruned = parallel.run_trial(study, study.ask(), lambda t: (_ for _ in ()).throw(optuna.TrialPruned()))
+    assert pruned.state == TrialState.PRUNED
+    done = study.ask()
+    study.tell(done, 5.0)  # finished elsewhere (a reaper, another worker): told again, it is left as it was
+    assert parallel.run_trial(study, done, lambda t: 1.0).values == [5.0]

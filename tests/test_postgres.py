@@ -14,6 +14,7 @@ from test_parallel import assert_exact, automl, finish, load
 
 from automl import parallel
 from automl import storage as storage_mod
+from automl.run import recovery
 
 X = {"x": FloatDistribution(0.0, 1.0)}
 # Our workers use ask/tell with Optuna's heartbeat thread; these tests call ask() on heartbeat storages directly.
@@ -45,7 +46,7 @@ def test_lost_machines_trial_is_failed_after_the_grace_period(postgres_url):
     live.set_user_attr(storage_mod.WORKER_ATTR, "machine-still-up:78")
     time.sleep(2.2)
     storage.record_heartbeat(live._trial_id)  # its heartbeat thread is still beating
-    assert storage_mod.recover_stale_trials(study) == [lost.number]
+    assert recovery.recover_stale_trials(study) == [lost.number]
     trials = study.get_trials()
     assert trials[lost.number].state == TrialState.FAIL
     assert "no heartbeat from worker machine-that-died:77" in trials[lost.number].user_attrs["fail_reason"]

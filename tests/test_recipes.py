@@ -15,8 +15,6 @@ import pytest
 import yaml
 from test_parallel import REPO, assert_exact, finish, load
 
-from automl import parallel
-
 CLUSTER = REPO / "docs" / "cluster"
 
 
@@ -38,16 +36,16 @@ def test_kubernetes_job_reads_the_url_from_its_secret():
 
 
 @pytest.mark.slow
-def test_kubernetes_job_command_runs_against_postgresql(study_file, postgres_url):
+def test_kubernetes_job_command_runs_against_postgresql(study_file, postgres_url, slow_trainer):
     _, job = yaml.safe_load_all((CLUSTER / "automl-job.yaml").read_text())
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    path = study_file(trials=6, pruner="none")
+    path = study_file(trials=6, pruner="none", model="slow-lightgbm")
     # What the pod would see: the Secret's variables (our server's URL), its env list, with the study file at a
     # local path and one worker per pod; two pods at once (this machine's limit), each its own `automl run`.
     env = {e["name"]: e["value"] for e in container["env"]} | {"STUDY": str(path), "JOBS": "1"}
     cmd = [_k8s_expand(a, env) for a in container["command"]]
     assert cmd[:2] == ["automl", "run"]
-    pod_env = {**os.environ, **env, "AUTOML_STORAGE": postgres_url, parallel.TEST_SLEEP_ENV: "0.5"}
+    pod_env = {**os.environ, **env, "AUTOML_STORAGE": postgres_url, **slow_trainer(0.5)}
     pods = [subprocess.Popen([sys.executable, "-m", "automl", *cmd[1:]], cwd=REPO, env=pod_env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
     try:
@@ -71,8 +69,8 @@ def test_slurm_script_is_valid_bash_with_its_sbatch_options():
 
 
 @pytest.mark.slow
-def test_slurm_array_tasks_run_against_postgresql(study_file, postgres_url, tmp_path):
-    path = study_file(trials=6, pruner="none")
+def test_slurm_array_tasks_run_against_postgresql(study_file, postgres_url, tmp_path, slow_trainer):
+    path = study_file(trials=6, pruner="none", model="slow-lightgbm")
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "srun").write_text('#!/bin/sh\nexec "$@"\n')  # one task per array element: srun just runs the step
@@ -89,7 +87,7 @@ def test_slurm_array_tasks_run_against_postgresql(study_file, postgres_url, tmp_
     for i in range(2):
         env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "AUTOML_VENV": str(venv),
                "STUDY": str(path), "AUTOML_STORAGE_FILE": str(url_file), "SLURM_ARRAY_TASK_ID": str(i),
-               "SLURM_CPUS_PER_TASK": "1", parallel.TEST_SLEEP_ENV: "0.5"}
+               "SLURM_CPUS_PER_TASK": "1", **slow_trainer(0.5)}
         env.pop("AUTOML_STORAGE", None)
         tasks.append(subprocess.Popen([shutil.which("bash"), str(CLUSTER / "automl-array.sh")], cwd=tmp_path, env=env,
                                       text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))

@@ -2,9 +2,7 @@
 
 from typing import Any
 
-#: Importance evaluators of the report (name -> label); here, not in figures.py, so `automl run --importance`
-#: is checked without importing Optuna's importance stack (scikit-learn's ensembles: seconds at start-up).
-IMPORTANCE_EVALUATORS = {"pedanova": "PED-ANOVA", "fanova": "fANOVA"}
+from automl.report.evaluators import IMPORTANCE_EVALUATORS
 
 __all__ = ["write_report", "IMPORTANCE_EVALUATORS"]
 

@@ -21,6 +21,7 @@ from optuna.importance import BaseImportanceEvaluator
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from automl import attrs
 from automl.errors import ReportError
 
 # The parallel-coordinate plot draws one SVG line per trial: beyond this many the page gets sluggish.
@@ -32,7 +33,7 @@ CONTOUR_MAX_TRIALS = 100
 # Bars of the timeline (one per trial): the most recent ones.
 TIMELINE_MAX_BARS = 1000
 
-from automl.report import IMPORTANCE_EVALUATORS  # noqa: E402 - one table, see automl/report/__init__.py
+from automl.report.evaluators import IMPORTANCE_EVALUATORS  # noqa: E402 - one table, see automl/report/evaluators.py
 
 
 class NotDrawable(Exception):
@@ -57,11 +58,9 @@ class Panel:
 def objective_names(study: optuna.Study) -> list[str]:
     """Names of the objectives: automl's ``automl:metric`` attr, else Optuna's metric names, else value/value_i."""
     n = len(study.directions)
-    names = study.user_attrs.get("automl:metric")
-    if isinstance(names, str):
-        names = [names]
-    if isinstance(names, list) and len(names) == n:
-        return [str(x) for x in names]
+    names = attrs.read(study).metric_names(n)
+    if names is not None:
+        return names
     if study.metric_names is not None and len(study.metric_names) == n:
         return list(study.metric_names)
     return ["value"] if n == 1 else [f"value_{i}" for i in range(n)]
@@ -105,7 +104,7 @@ def _view(study: optuna.Study, trials: list[FrozenTrial]) -> optuna.Study:
 
 def step_unit(study: optuna.Study) -> str:
     """What one learning-curve step is (``automl:step_unit``: boosting round, epoch), else "step"."""
-    unit = study.user_attrs.get("automl:step_unit")
+    unit = study.user_attrs.get(attrs.STEP_UNIT)
     return unit if isinstance(unit, str) and unit else "step"
 
 

@@ -21,6 +21,7 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from automl import attrs
 from automl.report import figures as F
 from automl.report import summary as S
 from automl.storage import mask
@@ -115,13 +116,13 @@ def best_numbers(study: optuna.Study) -> set[int]:
 
 def storage_url(study: optuna.Study) -> str | None:
     """The study's storage as a masked URL (RDB), a journal file, or None for in-memory studies."""
-    st = getattr(study, "_storage", None)
-    st = getattr(st, "_backend", st)
+    from automl import _optuna_compat as compat
+
+    st = compat.unwrap_storage(compat.storage_of(study))
     url = getattr(st, "url", None)
     if isinstance(url, str):
         return mask(url)
-    backend = getattr(st, "_backend", None)
-    path = getattr(backend, "_file_path", None)
+    path = compat.journal_file_path(st)
     if path is not None:
         return f"journal file {path}"
     return None
@@ -154,28 +155,28 @@ def header_facts(study: optuna.Study, url: str | None = None) -> dict[str, Any]:
         else:
             best = [{"number": t.number, "values": dict(zip(names, t.values, strict=True)), "params": dict(t.params)}
                     for t in sorted(study.best_trials, key=lambda t: t.number)]
-    tests = ua.get("automl:test_scores")
+    tests = ua.get(attrs.TEST_SCORES)
     test_scores = {str(k): v for k, v in tests.items()} if isinstance(tests, dict) else {}
     durations = [d for t in trials if t.state.is_finished() and (d := F.duration_s(t)) is not None]
     starts = [t.datetime_start for t in trials if t.datetime_start]
     ends = [t.datetime_complete for t in trials if t.datetime_complete]
-    versions_then = ua.get("automl:versions")  # written at creation by automl.report.record
+    versions_then = ua.get(attrs.VERSIONS)
     if not isinstance(versions_then, dict):
-        versions_then = {"automl": ua["automl:version"]} if "automl:version" in ua else {}
+        versions_then = {"automl": ua[attrs.VERSION]} if attrs.VERSION in ua else {}
     return {
         "name": study.study_name,
         "directions": [d.name.lower() for d in study.directions],
         "metrics": names,
-        "model": ua.get("automl:model"),
-        "task": ua.get("automl:task"),
-        "data": ua.get("automl:data"),
-        "fingerprint": ua.get("automl:data_fingerprint"),
+        "model": ua.get(attrs.MODEL),
+        "task": ua.get(attrs.TASK),
+        "data": ua.get(attrs.DATA),
+        "fingerprint": ua.get(attrs.DATA_FINGERPRINT),
         "storage": mask(url) if url else storage_url(study),
         "counts": {k: v for k, v in counts.items() if v},
         "trials": len(trials),
         "best": best,
         "test_scores": test_scores,
-        "test_scores_of": ua.get("automl:test_scores_of") or "trained on the train split",
+        "test_scores_of": ua.get(attrs.TEST_SCORES_OF) or "trained on the train split",
         "time": {
             "trial_seconds_total": sum(durations) if durations else None,
             "trial_seconds_mean": statistics.fmean(durations) if durations else None,
@@ -371,14 +372,14 @@ def summary_html(s: dict[str, Any]) -> str:
 def settings_data(study: optuna.Study) -> dict[str, Any]:
     """How the study was run, from automl's attributes: sampler, pruner, seeds, fixed params, study file, versions."""
     ua = study.user_attrs
-    st = ua.get("automl:settings") if isinstance(ua.get("automl:settings"), dict) else None
-    sf = ua.get("automl:study_file")
+    st = ua.get(attrs.SETTINGS) if isinstance(ua.get(attrs.SETTINGS), dict) else None
+    sf = ua.get(attrs.STUDY_FILE)
     text = None
     if isinstance(sf, dict):
         import yaml
 
         text = yaml.safe_dump(sf, sort_keys=False, allow_unicode=True)
-    return {"settings": st, "study_file": text, "versions": ua.get("automl:versions") if isinstance(ua.get("automl:versions"), dict) else None}
+    return {"settings": st, "study_file": text, "versions": ua.get(attrs.VERSIONS) if isinstance(ua.get(attrs.VERSIONS), dict) else None}
 
 
 def settings_html(d: dict[str, Any], facts: dict[str, Any]) -> str:

@@ -16,11 +16,13 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-VERSIONS_ATTR = "automl:versions"  # {package: version} of the run that created the study
-STEP_UNIT_ATTR = "automl:step_unit"  # what one reported step is: "boosting round", "epoch", ...
-SETTINGS_ATTR = "automl:settings"  # sampler and pruner (name, class, options), seeds, fixed parameters
-DATA_FACTS_ATTR = "automl:data_facts"  # file, rows per split, columns by kind, CV folds
-BASELINES_ATTR = "automl:baselines"  # {"defaults": {...}, "constant": {...}} scored on the test split
+from automl import attrs
+
+VERSIONS_ATTR = attrs.VERSIONS  # {package: version} of the run that created the study
+STEP_UNIT_ATTR = attrs.STEP_UNIT  # what one reported step is: "boosting round", "epoch", ...
+SETTINGS_ATTR = attrs.SETTINGS  # sampler and pruner (name, class, options), seeds, fixed parameters
+DATA_FACTS_ATTR = attrs.DATA_FACTS  # file, rows per split, columns by kind, CV folds
+BASELINES_ATTR = attrs.BASELINES  # {"defaults": {...}, "constant": {...}} scored on the test split
 #: The warm-start tag (``automl:warm_start`` on a trial) of a trainer's own defaults, e.g. ``lightgbm-defaults``.
 DEFAULTS_TAG_SUFFIX = "defaults"
 
@@ -129,7 +131,7 @@ def on_resume(study: optuna.Study, prepared: Any) -> None:
 def defaults_trial(study: optuna.Study) -> FrozenTrial | None:
     """The complete trial that ran the trainer's own defaults (queued first by the warm start), if any."""
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        tag = t.user_attrs.get("automl:warm_start")
+        tag = t.user_attrs.get(attrs.WARM_START)
         if isinstance(tag, str) and tag.endswith(DEFAULTS_TAG_SUFFIX):
             return t
     return None
@@ -198,13 +200,13 @@ def at_end(prepared: Any, study: optuna.Study, *, test_of: Any, deadline: float 
                               "test": {k: v for k, v in scores.items() if math.isfinite(v)}}
     if "defaults" not in stored:
         t = defaults_trial(study)
-        best = {str(k) for k in (study.user_attrs.get("automl:test_scores") or {})}
+        best = {str(k) for k in (study.user_attrs.get(attrs.TEST_SCORES) or {})}
         if deadline is not None and not (t is not None and str(t.number) in best) and not _fits_in(
                 prepared, study, t, deadline):
             stored["skipped"] = {"defaults": "not measured: the run's time budget had no room left to fit the defaults"}
         elif t is not None:
             stored["defaults"] = {"trial": t.number, "what": f"trial {t.number}, queued first by the warm start "
-                                  f"({t.user_attrs.get('automl:warm_start')})", "test": test_of(t)}
+                                  f"({t.user_attrs.get(attrs.WARM_START)})", "test": test_of(t)}
         else:
             from automl.trainers.base import FitContext
 

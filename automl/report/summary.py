@@ -13,6 +13,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from automl import attrs
 from automl.report import figures as F
 from automl.report import record
 
@@ -126,16 +127,16 @@ def summary_data(study: optuna.Study, importances: dict[str, float] | None = Non
     ua = study.user_attrs
     names = F.objective_names(study)
     directions = [d.name.lower() for d in study.directions]
-    tests = ua.get("automl:test_scores") if isinstance(ua.get("automl:test_scores"), dict) else {}
+    tests = ua.get(attrs.TEST_SCORES) if isinstance(ua.get(attrs.TEST_SCORES), dict) else {}
     complete = F.complete_trials(study)
     out: dict[str, Any] = {
-        "metrics": names, "directions": directions, "model": ua.get("automl:model"),
-        "test_of": ua.get("automl:test_scores_of") or "trained on the train split",
+        "metrics": names, "directions": directions, "model": ua.get(attrs.MODEL),
+        "test_of": ua.get(attrs.TEST_SCORES_OF) or "trained on the train split",
         "best": None, "baselines": [], "not_measured": {}, "pareto": [], "params": [],
-        "ensemble": ua.get("automl:ensemble") if isinstance(ua.get("automl:ensemble"), dict) else None,
+        "ensemble": ua.get(attrs.ENSEMBLE) if isinstance(ua.get(attrs.ENSEMBLE), dict) else None,
         "budget": budget_data(study),
         "data": ua.get(record.DATA_FACTS_ATTR) if isinstance(ua.get(record.DATA_FACTS_ATTR), dict)
-        else ({"file": ua["automl:data"]} if ua.get("automl:data") else None),
+        else ({"file": ua[attrs.DATA]} if ua.get(attrs.DATA) else None),
         "conditional": conditional_params(study),
     }
     if not complete:

@@ -47,21 +47,6 @@ def names() -> list[str]:
     return list(registry())
 
 
-def resolve(model: str | list[str]) -> Any:
-    """The study file's ``model``: one trainer's name, ``auto`` (every installed tabular family) or a list of
-    names (model selection across them, automl.trainers.auto). KeyError naming the first unknown one."""
-    if isinstance(model, str) and model != "auto":
-        return get(model)
-    from automl.trainers.auto import AutoTrainer
-
-    if model == "auto":
-        return AutoTrainer()
-    known = registry()
-    for name in model:
-        if name not in known or name == "auto":
-            raise KeyError(name)
-    return AutoTrainer(model)
-
 
 def get(name: str) -> Any:
     """An instance of the trainer registered under ``name`` (KeyError if none)."""

@@ -118,7 +118,7 @@ class AutoTrainer(TabularTrainer):
         return firsts + rests
 
     def check_params(self, names: Iterable[str] | Mapping[str, Any]) -> list[tuple[str, str]]:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         items = names.items() if isinstance(names, Mapping) else ((n, None) for n in names)
         out: list[tuple[str, str]] = []
@@ -236,3 +236,20 @@ class FamilyPruner(optuna.pruners.BasePruner):
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
         return self.inner.prune(_FamilyView(study, trial.params.get(MODEL_PARAM)), trial)  # type: ignore[arg-type]
+
+
+def resolve(model: str | list[str]) -> Any:
+    """The study file's ``model``: one trainer's name, ``auto`` (every installed tabular family) or a list of
+    names (model selection across them). KeyError naming the first unknown one. (Here, not in the registry,
+    so the registry never imports this module: it imports the registry.)"""
+    from automl import trainers
+
+    if isinstance(model, str) and model != "auto":
+        return trainers.get(model)
+    if model == "auto":
+        return AutoTrainer()
+    known = trainers.registry()
+    for name in model:
+        if name not in known or name == "auto":
+            raise KeyError(name)
+    return AutoTrainer(model)

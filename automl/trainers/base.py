@@ -191,7 +191,7 @@ class TabularTrainer:
         return 0
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         if self.param_names is None:
             return []
@@ -232,3 +232,9 @@ class TabularTrainer:
         """Read back what :meth:`save_model` wrote."""
         raise NotImplementedError(f"trainer {self.name!r} cannot load models")
 
+
+def exportable(trainer: Any) -> bool:
+    """Whether ``trainer`` saves and reloads its models (``save_model`` of its own and ``predict``): what export,
+    predict and an ensemble need."""
+    cls = type(trainer)
+    return getattr(cls, "save_model", None) not in (None, TabularTrainer.save_model) and hasattr(cls, "predict")

@@ -68,7 +68,7 @@ class LMModel:
 
 
 def check_names(trainer: Any, names: Iterable[str]) -> list[tuple[str, str]]:
-    from automl.studyfile import suggest
+    from automl.errors import suggest
 
     return [
         (n, f"is not a parameter of trainer {trainer.name!r}" + suggest(n, list(trainer.param_names)))

@@ -134,7 +134,7 @@ class LightGBMTrainer(TabularTrainer):
         return _base.small_data_cv(rows, features, timeout)
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         known = known_params() | set(EXTRA)
         unknown = [

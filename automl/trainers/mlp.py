@@ -213,7 +213,7 @@ class MLPTrainer(TabularTrainer):
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         """Unknown names (listing the valid ones) and, given a mapping, values a knob cannot take."""
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         out = []
         items = names.items() if isinstance(names, Mapping) else ((n, None) for n in names)

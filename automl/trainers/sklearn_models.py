@@ -40,7 +40,7 @@ LINEAR_KNOBS: dict[str, Knob] = {
 
 
 def _check(name: str, knobs: Mapping[str, Knob], names: Iterable[str] | Mapping[str, Any]) -> list[tuple[str, str]]:
-    from automl.studyfile import suggest
+    from automl.errors import suggest
 
     out = []
     items = names.items() if isinstance(names, Mapping) else ((n, None) for n in names)

@@ -91,7 +91,7 @@ class XGBoostTrainer(TabularTrainer):
         return boosting_pruner_defaults(fixed.get("num_boost_round", EXTRA["num_boost_round"]))
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
-        from automl.studyfile import suggest
+        from automl.errors import suggest
 
         known = sorted(PARAMS | set(EXTRA))
         out = [(n, "is not an XGBoost parameter automl passes on" + suggest(n, known)) for n in names if n not in PARAMS | set(EXTRA)]
