@@ -126,14 +126,16 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
     return objective
 
 
-def refit_share(data: Any) -> float:
+def refit_share(data: Any, complete: int | None = None) -> float:
     """The refit that follows a run (test score, export) as a share of one trial's time: the model on
     train+valid, about 1.25x one holdout fit, or one fold's share of a K-fold trial; a cross-validated study
-    refits the members of its ensemble too (automl.ensemble.EXPECTED_MEMBERS of them)."""
+    refits the members of its ensemble too: automl.ensemble.EXPECTED_MEMBERS of them, or as many as the study
+    will have ``complete`` trials when fewer (a study of 2 trials has at most 2 members to refit)."""
     from automl.ensemble import EXPECTED_MEMBERS
 
     k = getattr(data, "cv", 0) or 0
-    return 1.25 * EXPECTED_MEMBERS / k if k else 1.25
+    members = EXPECTED_MEMBERS if complete is None else max(1, min(EXPECTED_MEMBERS, complete))
+    return 1.25 * members / k if k else 1.25
 
 
 #: A cross-validated trial's value of every metric on each fold (its value is their mean).

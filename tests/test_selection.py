@@ -196,3 +196,22 @@ def test_a_budget_shorter_than_start_up_still_hands_over_a_model(study_file, tmp
     path = study_file(trials=None, timeout=0.01, fixed={"num_boost_round": 300, "num_threads": 1})
     outcome = api.run_study_outcome(path, storage=f"sqlite:///{tmp_path / 's.db'}", progress=False)
     assert outcome.added == 1 and outcome.study.best_trial.user_attrs["rounds_trained"] <= 300
+
+
+def test_the_time_kept_after_the_last_trial_counts_the_ensemble_members_a_study_can_have():
+    """A run stops starting trials when the next one and the refits after it would pass the deadline; a study of
+    n complete trials refits at most n ensemble members, not 4 (a 15 s digits run stopped after one 4 s trial)."""
+    from types import SimpleNamespace
+
+    from automl.objective import refit_share
+    from automl.run.loop import _expected
+
+    cv5, holdout = SimpleNamespace(cv=5), SimpleNamespace(cv=0)
+    assert refit_share(cv5) == pytest.approx(1.25 * 4 / 5)  # the run's full ensemble
+    assert refit_share(cv5, 1) == pytest.approx(1.25 / 5) and refit_share(cv5, 2) == pytest.approx(1.25 * 2 / 5)
+    assert refit_share(cv5, 40) == refit_share(cv5)
+    assert refit_share(holdout, 1) == refit_share(holdout) == 1.25
+    prepared = SimpleNamespace(data=cv5)
+    assert _expected([], prepared, 1) == 0.0
+    assert _expected([4.0], prepared, 2) == pytest.approx(4.0 * (1 + 0.5))
+    assert _expected([4.0, 3.0, 5.0], prepared, None) == pytest.approx(4.0 * (1 + 1.0))
