@@ -7,6 +7,7 @@ after each round/epoch; the objective (``automl.objective``) turns that into ``t
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -166,16 +167,46 @@ class Trainer(Protocol):
     def evaluate(self, result: FitResult, data: Any, split: str, metrics: list[Metric]) -> list[float]: ...
 
 
-class TabularTrainer:
-    """Shared behaviour of trainers on tabular data (LightGBM, MLP, plugins)."""
+class BaseTrainer(abc.ABC):
+    """What every trainer is: four abstract methods (how it reads its data, which task a study file is, one fit,
+    the score of a fit) and every optional hook with its default. automl calls the hooks; a trainer overrides
+    the ones it has something to say in. ``automl.testing.check_trainer`` checks a trainer against this.
 
-    name = "tabular"
-    tasks: tuple[str, ...] = ("regression", "binary", "multiclass")
-    description = ""
+    Optional capabilities, looked up by name because their absence means something (a trainer without them
+    cannot do that): ``fit_cv(params, data, report, ctx, ...)`` (cross-validated trials in one call; else automl
+    fits fold by fold), ``user_space(task, params)`` (a study file's ``params:`` rewritten for the trainer, e.g.
+    ``model: auto``'s per-family names), ``wrap_pruner(pruner)``, ``refit_data(data)`` (train+valid for the
+    export's refit, when the data is not a table). Exporting is the :class:`Exportable` protocol."""
+
+    name: str = ""
+    tasks: tuple[str, ...] = ()
+    description: str = ""
     #: What one ``report(step, ...)`` step is, for the report's learning-curve axes.
-    step_unit = "step"
+    step_unit: str = "step"
+    #: What ``load_data`` reads: "tabular" (a CSV/Parquet table with a target column), "jsonl-prompts" (the
+    #: language-model trainers' prompt/completion records), or a plugin's own kind.
+    data_kind: str = "tabular"
     #: Closed list of accepted parameter names, or None when ``check_params`` is overridden.
     param_names: tuple[str, ...] | None = None
+    #: Whether ``fit`` calls ``report`` after each step (False: a trial is one step, e.g. decoding without
+    #: training, and no pruner can act on it).
+    reports_steps: bool = True
+
+    @abc.abstractmethod
+    def load_data(self, spec: Any) -> Any:
+        """The study's data (``spec``: the StudySpec), split into train/valid/test."""
+
+    @abc.abstractmethod
+    def peek_task(self, spec: Any) -> str | None:
+        """The task of the study file's data, read cheaply (before loading it), or None when it cannot tell."""
+
+    @abc.abstractmethod
+    def fit(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext) -> FitResult:
+        """Train with ``params`` on ``data``'s train split; call ``report(step, value)`` after each step."""
+
+    @abc.abstractmethod
+    def evaluate(self, result: FitResult, data: Any, split: str, metrics: list[Metric]) -> list[float]:
+        """One value per metric of ``result`` on ``data``'s ``split`` ("valid", "test")."""
 
     def metrics(self) -> Mapping[str, Metric]:
         return METRICS
@@ -184,13 +215,27 @@ class TabularTrainer:
         return DEFAULT_METRIC[task]
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
+        """The search space of a study file without ``params:``, in the study-file syntax."""
+        return {}
+
+    def default_fixed(self, task: str) -> dict[str, Any]:
+        """Fixed parameters used unless the study file sets them."""
         return {}
 
     def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
         """Folds used when the study file gives no ``data.cv`` (0 = one validation split)."""
         return 0
 
+    def warm_start(self, task: str) -> list[tuple[str, dict[str, Any]]]:
+        """(tag, params) queued as a new study's first trials, before the sampler takes over."""
+        return []
+
+    def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """{pruner name: options} for a pruner the study file names without options, in this trainer's steps."""
+        return {}
+
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
+        """(name, message) for each parameter name the trainer does not take."""
         from automl.errors import suggest
 
         if self.param_names is None:
@@ -200,6 +245,29 @@ class TabularTrainer:
             for n in names
             if n not in self.param_names
         ]
+
+    def final_params(self, params: dict[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters of the refit on train+valid, from the trial's (e.g. its best iteration)."""
+        return dict(params)
+
+
+@runtime_checkable
+class Exportable(Protocol):
+    """A trainer whose models ``automl export`` writes and ``automl predict`` (and an ensemble) serves."""
+
+    def save_model(self, result: FitResult, directory: Any) -> None: ...
+
+    def load_model(self, directory: Any) -> FitResult: ...
+
+    def predict(self, result: FitResult, X: Any) -> Any: ...
+
+
+class TabularTrainer(BaseTrainer):
+    """Shared behaviour of trainers on tabular data (LightGBM, MLP, plugins)."""
+
+    name = "tabular"
+    tasks: tuple[str, ...] = ("regression", "binary", "multiclass")
+    description = ""
 
     def load_data(self, spec: Any) -> Any:
         from automl import data
@@ -220,10 +288,6 @@ class TabularTrainer:
         return [m.score(data.task, part.y, pred, part.w) for m in metrics]
 
     # -- export hooks (automl export / predict, see automl/export.py) ------------------------------
-    def final_params(self, params: dict[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:
-        """The parameters of the refit on train+valid, from the trial's (e.g. its best iteration)."""
-        return dict(params)
-
     def save_model(self, result: FitResult, directory: Any) -> None:
         """Write ``result`` into ``directory`` (a pathlib.Path that exists) in the framework's format."""
         raise NotImplementedError(f"trainer {self.name!r} cannot save models")

@@ -114,6 +114,7 @@ class LMTrainer(TabularTrainer):
     """What the language-model trainers share: JSONL data, the task "lm", a base model, closed names."""
 
     tasks = (TASK,)
+    data_kind = "jsonl-prompts"
     defaults: dict[str, Any] = {}
     metric_names: tuple[str, ...] = ()
 

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
 class LMDecodeTrainer(LMTrainer):
     name = "lm-decode"
     description = "tune the decoding of a causal language model (temperature, top_p, stop, ...) on JSONL prompts"
+    reports_steps = False  # nothing is trained: a trial is one decoding pass, scored in evaluate
     param_names = tuple(DEFAULTS)
     defaults = DEFAULTS
     metric_names = ("exact_match", "pass_at_k", "tokens_generated")
