@@ -82,6 +82,34 @@ def knob_problems(knobs: Mapping[str, Knob], items: Mapping[str, Any]) -> list[t
                 out.append((n, problem))
     return out
 
+def library_value_problems(items: Mapping[str, Any], refuses: Callable[[str, Any], str | None],
+                           checked: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """(name, message) for each value the training library itself refuses, asked before any trial.
+
+    ``items``: fixed values or searched ParamSpecs (each bound of a range, each numeric choice is asked);
+    ``refuses(name, value)``: the library's complaint about that one parameter, or None; ``checked(name)``: the
+    parameters worth asking about alone (scalar ones whose validity does not depend on the task or the data)."""
+    out = []
+    for n, v in items.items():
+        if v is None or not checked(n):
+            continue
+        if hasattr(v, "type") and hasattr(v, "choices"):  # a searched parameter: its bounds, or its choices
+            values = list(v.choices or []) if v.type == "categorical" else [b for b in (v.low, v.high) if b is not None]
+            values = [x for x in values if isinstance(x, (int, float)) and not isinstance(x, bool)]
+            if v.type == "int":
+                values = [int(x) for x in values]
+            for x in values:
+                why = refuses(n, x)
+                if why:
+                    out.append((n, f"every value {why} (got {_show(x)})"))
+                    break
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            why = refuses(n, v)
+            if why:
+                out.append((n, f"{why} (got {_show(v)})"))
+    return out
+
+
 Report = Callable[..., None]
 
 #: The default cross-validation rule (see :func:`small_data_cv`).

@@ -3,8 +3,9 @@ early_stopping_rounds and report_every. Reports the validation metric to the pru
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -13,7 +14,15 @@ import numpy as np
 
 from automl.metrics import BINARY, MULTICLASS, Metric
 from automl.trainers import base as _base
-from automl.trainers.base import FitContext, FitResult, Knob, Report, TabularTrainer, knob_problems
+from automl.trainers.base import (
+    FitContext,
+    FitResult,
+    Knob,
+    Report,
+    TabularTrainer,
+    knob_problems,
+    library_value_problems,
+)
 
 #: Our own keys, consumed here and not passed to LightGBM, with the values each accepts (checked before a study
 #: is written; LightGBM's own parameters are LightGBM's to check).
@@ -57,6 +66,71 @@ def known_params() -> frozenset[str]:
         names.add(main)
         names.update(aliases)
     return frozenset(names)
+
+
+#: LightGBM parameters whose values are checked before any trial by LightGBM itself (its config checks): scalar
+#: ones whose validity depends on neither the task nor the data (``monotone_constraints`` and the like need the
+#: columns, ``num_class`` the objective). Aliases count (``eta`` is ``learning_rate``).
+NATIVE_CHECKED = frozenset({
+    "learning_rate", "num_leaves", "max_depth", "min_data_in_leaf", "min_sum_hessian_in_leaf", "bagging_fraction",
+    "pos_bagging_fraction", "neg_bagging_fraction", "bagging_freq", "feature_fraction", "feature_fraction_bynode",
+    "lambda_l1", "lambda_l2", "min_gain_to_split", "max_bin", "min_data_in_bin", "path_smooth", "drop_rate",
+    "max_drop", "skip_drop", "top_rate", "other_rate", "max_delta_step", "linear_lambda", "cat_l2", "cat_smooth",
+    "max_cat_threshold", "min_data_per_group", "num_threads",
+})
+
+
+@lru_cache(maxsize=1)
+def _canonical() -> dict[str, str]:
+    """alias (and main name) -> LightGBM's main parameter name."""
+    from lightgbm.basic import _ConfigAliases
+
+    out = {}
+    for main, aliases in _ConfigAliases._get_all_param_aliases().items():
+        out[main] = main
+        for a in aliases:
+            out.setdefault(a, main)
+    return out
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 to /dev/null meanwhile (what a C library writes there, too)."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def native_refusal(name: str, value: Any) -> str | None:
+    """What LightGBM says about ``name=value`` alone (a Booster on 8 rows, nothing trained), or None."""
+    import re
+
+    import lightgbm as lgb
+    import numpy as np
+
+    ds = lgb.Dataset(np.arange(8.0).reshape(-1, 1), label=np.arange(8.0), params={"verbose": -1})
+    try:
+        with _quiet_stderr():  # LightGBM's C++ writes its "[Fatal]" line to stderr before raising
+            lgb.Booster(params={name: value, "verbose": -1, "num_threads": 1}, train_set=ds)
+    except lgb.basic.LightGBMError as e:
+        text = str(e).splitlines()[0] if str(e) else "refused"
+        m = re.match(r"Check failed: \((\w+)\) (\S+) \((.+?)\)", text)
+        if m:
+            return f"must be {m.group(2)} {m.group(3)} (LightGBM's check of {m.group(1)})"
+        m = re.match(r"Parameter (\w+) should be of type (\w+)", text)
+        if m:
+            return f"must be of type {m.group(2)} (LightGBM)"
+        return "is refused by LightGBM: " + re.sub(r" at /\S+.*$", "", text)
+    return None
 
 
 @dataclass
@@ -142,7 +216,11 @@ class LightGBMTrainer(TabularTrainer):
             for n in names
             if n not in known
         ]
-        return unknown + (knob_problems(EXTRA_KNOBS, names) if isinstance(names, Mapping) else [])
+        if not isinstance(names, Mapping):
+            return unknown
+        return unknown + knob_problems(EXTRA_KNOBS, names) + library_value_problems(
+            {n: v for n, v in names.items() if n in known}, native_refusal,
+            lambda n: _canonical().get(n) in NATIVE_CHECKED)
 
     def lgb_params(self, params: dict[str, Any], data: Any, ctx: FitContext) -> dict[str, Any]:
         p = {k: v for k, v in params.items() if k not in EXTRA}

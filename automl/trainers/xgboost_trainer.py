@@ -22,6 +22,7 @@ from automl.trainers.base import (
     boosting_pruner_defaults,
     boosting_refit_params,
     knob_problems,
+    library_value_problems,
     small_data_cv,
 )
 
@@ -38,6 +39,36 @@ PARAMS = frozenset({
     "max_leaves", "max_bin", "grow_policy", "tree_method", "booster", "scale_pos_weight", "max_cat_to_onehot",
     "max_cat_threshold", "nthread", "seed", "verbosity", "sampling_method", "num_parallel_tree",
 })
+#: Scalar parameters XGBoost itself checks before any trial (one boosting round on 8 rows; nothing else set).
+NATIVE_CHECKED = frozenset({
+    "learning_rate", "eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "colsample_bylevel",
+    "colsample_bynode", "reg_lambda", "lambda", "reg_alpha", "alpha", "gamma", "min_split_loss", "max_delta_step",
+    "max_leaves", "max_bin", "max_cat_to_onehot", "max_cat_threshold", "nthread",
+})
+
+
+def native_refusal(name: str, value: Any) -> str | None:
+    """What XGBoost says about ``name=value`` alone, or None."""
+    import re
+
+    import numpy as np
+    import xgboost as xgb
+
+    try:
+        xgb.train({name: value, "nthread": 1, "verbosity": 0},
+                  xgb.DMatrix(np.arange(8.0).reshape(-1, 1), label=np.arange(8.0)), num_boost_round=1)
+    except xgb.core.XGBoostError as e:
+        text = (str(e).strip().splitlines() or ["refused"])[0]
+        m = re.search(r"for Parameter (\w+) should be greater equal to (\S+)", text)
+        if m:
+            return f"must be >= {m.group(2)} (XGBoost's check of {m.group(1)})"
+        m = re.search(r"for Parameter (\w+) exceed bound \[(\S+),(\S+)\]", text)
+        if m:
+            return f"must be in [{m.group(2)}, {m.group(3)}] (XGBoost's check of {m.group(1)})"
+        return "is refused by XGBoost: " + re.sub(r"^\[[^]]*\] \S+: ", "", text)[:200]
+    return None
+
+
 XGBOOST_DEFAULTS = {"learning_rate": 0.3, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0,
                     "colsample_bytree": 1.0, "reg_lambda": 1.0, "reg_alpha": 1e-8}
 # our metric -> (XGBoost's eval metric per task, its number -> ours)
@@ -95,7 +126,10 @@ class XGBoostTrainer(TabularTrainer):
 
         known = sorted(PARAMS | set(EXTRA))
         out = [(n, "is not an XGBoost parameter automl passes on" + suggest(n, known)) for n in names if n not in PARAMS | set(EXTRA)]
-        return out + (knob_problems(EXTRA_KNOBS, names) if isinstance(names, Mapping) else [])
+        if not isinstance(names, Mapping):
+            return out
+        return out + knob_problems(EXTRA_KNOBS, names) + library_value_problems(
+            names, native_refusal, lambda n: n in NATIVE_CHECKED)
 
     def fit(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext) -> FitResult:
         import xgboost as xgb

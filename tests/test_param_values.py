@@ -1,0 +1,63 @@
+"""A value a trainer cannot take is a study-file error before any trial (issue 16): LightGBM and XGBoost are
+asked themselves (their own config checks, on 8 rows, nothing trained), the other trainers check their knobs."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from automl import trainers
+from automl.cli import app
+from automl.studyfile import ParamSpec
+
+runner = CliRunner()
+
+
+def _run(tmp_path, regression_csv, model, fixed, params=None):
+    doc = {"data": {"path": str(regression_csv), "target": "y"}, "model": model, "trials": 2, "fixed": fixed}
+    if params:
+        doc["params"] = params
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    res = runner.invoke(app, ["run", str(path), "--no-progress"])
+    return res, path
+
+
+@pytest.mark.parametrize(("model", "fixed", "params", "lines"), [
+    ("lightgbm", {"eta": -0.1, "bagging_fraction": 2}, {"num_leaves": {"type": "int", "low": 1, "high": 64}},
+     ["params.num_leaves: every value must be > 1 (LightGBM's check of num_leaves) (got 1)",
+      "fixed.eta: must be > 0.0 (LightGBM's check of learning_rate) (got -0.1)",
+      "fixed.bagging_fraction: must be <= 1.0 (LightGBM's check of bagging_fraction) (got 2)"]),
+    ("xgboost", {"eta": -1, "subsample": 2}, {"max_bin": {"type": "int", "low": 1, "high": 64}},
+     ["params.max_bin: every value must be >= 2 (XGBoost's check of max_bin) (got 1)",
+      "fixed.eta: must be >= 0 (XGBoost's check of learning_rate) (got -1)",
+      "fixed.subsample: must be in [0, 1] (XGBoost's check of subsample) (got 2)"]),
+    ("auto", {"lightgbm.learning_rate": -1, "random-forest.n_estimators": 0}, None,
+     ["fixed.lightgbm.learning_rate: must be > 0.0 (LightGBM's check of learning_rate) (got -1)",
+      "fixed.random-forest.n_estimators: must be >= 1 (got 0)"]),
+])
+def test_values_the_library_refuses_are_study_file_errors(tmp_path, regression_csv, model, fixed, params, lines):
+    if model == "xgboost":
+        pytest.importorskip("xgboost")
+    res, path = _run(tmp_path, regression_csv, model, fixed, params)
+    assert res.exit_code == 2, res.output
+    for line in lines:
+        assert f"{path}: {line}" in res.output, res.output
+    assert "Traceback" not in res.output and "[LightGBM]" not in res.output
+    assert not (tmp_path / "s.db").exists()  # nothing written
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
+def test_the_defaults_spaces_and_warm_starts_pass_the_library_checks(name):
+    if name == "xgboost":
+        pytest.importorskip("xgboost")
+    t = trainers.get(name)
+    for task in t.tasks:
+        space = {n: ParamSpec.model_validate(p) for n, p in t.default_space(task).items()}
+        assert t.check_params(space) == []
+        assert t.check_params(t.default_fixed(task)) == []
+        for tag, config in t.warm_start(task):
+            assert t.check_params(config) == [], tag
+    # Values a task or the data decide stay with the fit: LightGBM's per-column constraints are not asked about.
+    assert trainers.get("lightgbm").check_params({"monotone_constraints": [1, -1], "max_depth": -1}) == []
