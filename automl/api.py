@@ -25,7 +25,12 @@ def load_study_file(path: str | Path) -> StudySpec:
 
 def _spec(path_or_spec: str | Path | StudySpec | dict) -> StudySpec:
     if isinstance(path_or_spec, StudySpec):
-        return path_or_spec
+        # Checked again as the CLI checks a file (StudySpec(...) alone runs pydantic's checks, not the
+        # cross-field rules, and model_construct runs none): the same problems, the same StudyFileError.
+        given = path_or_spec
+        checked = studyfile.parse(given.model_dump(exclude_unset=True), given.label)
+        checked.source = given.source
+        return checked
     if isinstance(path_or_spec, dict):
         return studyfile.parse(path_or_spec, "<dict>")
     return load_study_file(path_or_spec)

@@ -86,7 +86,8 @@ def library_value_problems(items: Mapping[str, Any], refuses: Callable[[str, Any
                            checked: Callable[[str], bool]) -> list[tuple[str, str]]:
     """(name, message) for each value the training library itself refuses, asked before any trial.
 
-    ``items``: fixed values or searched ParamSpecs (each bound of a range, each numeric choice is asked);
+    ``items``: fixed values or searched ParamSpecs (each bound of a range, each numeric choice is asked; a
+    searched parameter is refused when none of them passes);
     ``refuses(name, value)``: the library's complaint about that one parameter, or None; ``checked(name)``: the
     parameters worth asking about alone (scalar ones whose validity does not depend on the task or the data)."""
     out = []
@@ -98,11 +99,12 @@ def library_value_problems(items: Mapping[str, Any], refuses: Callable[[str, Any
             values = [x for x in values if isinstance(x, (int, float)) and not isinstance(x, bool)]
             if v.type == "int":
                 values = [int(x) for x in values]
-            for x in values:
-                why = refuses(n, x)
-                if why:
-                    out.append((n, f"every value {why} (got {_show(x)})"))
-                    break
+            # A range the library refuses only part of (num_leaves 1-9: 1 is refused) runs, its refused values
+            # failing their trials as before; one it refuses whole (both bounds, every choice) cannot run.
+            whys = [refuses(n, x) for x in values]
+            if values and all(whys):
+                shown = " and ".join(_show(x) for x in values) if len(values) <= 3 else f"{len(values)} choices"
+                out.append((n, f"every value {whys[0]} (got {shown})"))
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             why = refuses(n, v)
             if why:
