@@ -178,7 +178,16 @@ def resolve(base_model: str, base_dir: Path | None = None) -> Path:
     p = Path(base_model).expanduser()
     if not p.is_absolute() and base_dir is not None and (base_dir / p).exists():
         p = base_dir / p
-    return p
+    return export_model_dir(p) or p
+
+
+def export_model_dir(path: Path) -> Path | None:
+    """``path/model`` when ``path`` is an ``automl export`` folder of a language model (its merged model lies in
+    ``model/``), so a decoding study can name the export itself as its base model; else None."""
+    model = path / "model"
+    if (path / "predict.json").is_file() and (model / "config.json").is_file():
+        return model
+    return None
 
 
 def _stderr(msg: str) -> None:
@@ -216,12 +225,34 @@ def _gguf(path: str, mtime_ns: int) -> tuple[Any, Any]:
 
     folder, name = str(Path(path).parent), Path(path).name
     tok = AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, local_files_only=True)
+    extra: dict[str, Any] = {}
+    try:  # transformers >= 5.2x can keep GGUF blocks packed (with `kernels`); training and saving need dense weights
+        from transformers import GgufConfig
+
+        extra["quantization_config"] = GgufConfig(dequantize=True)
+    except ImportError:  # older transformers always dequantize GGUF files
+        pass
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, local_files_only=True, **extra)
+    plain_weights(model)
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
     model.eval()
     return model, tok
+
+
+def plain_weights(model: Any) -> None:
+    """Drop the GGUF "quantizer" a dequantized model still carries: its weights are dense float32, but with the marker
+    ``transformers.Trainer`` refuses to train it ("quantized with GGUF ... does not support training") and
+    ``save_pretrained`` would record a GGUF quantization config that an export's reader cannot follow."""
+    q = getattr(model, "hf_quantizer", None)
+    if q is None:
+        return
+    if not getattr(q.quantization_config, "dequantize", True):
+        from automl.errors import AutomlError
+
+        raise AutomlError("base_model: transformers kept this GGUF file's weights packed; automl needs them dense")
+    q.remove_quantization_config(model)
 
 
 def _load_dir(directory: Path) -> tuple[Any, Any]:

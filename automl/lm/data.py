@@ -115,11 +115,17 @@ def load(spec: Any) -> LMData:
     train, valid, test = split(examples, d.valid_size, d.test_size, d.seed)
     if not len(train):
         raise DataError([Problem(label, "data.valid_size", f"no training examples left from {len(examples)}")])
+    from automl.lm.checks import split_problems
+
+    found = [Problem(label, f, m) for f, m in split_problems(spec.fixed, spec.params, len(train))]
+    if found:
+        raise DataError(found)
     return LMData(train, valid, test, path, fingerprint(path), base_dir=spec.base_dir)
 
 
 def base_model_problems(spec: Any) -> list[Problem]:
-    """``fixed.base_model`` must be ``builtin:NAME`` or a directory with a model (checked before any trial)."""
+    """``fixed.base_model`` must be ``builtin:NAME``, a ``.gguf`` file, a directory with a model or an ``automl export``
+    folder of a language model (checked before any trial)."""
     from automl.lm import builtin
 
     value = spec.fixed.get("base_model")
@@ -153,7 +159,9 @@ def base_model_problems(spec: Any) -> list[Problem]:
             return [Problem(spec.label, "fixed.base_model", f"{path} is not a GGUF model file (it does not start with "
                             "GGUF); give a .gguf file or a model directory")]
         return []
+    if builtin.export_model_dir(path) is not None:
+        return []
     if not (path / "config.json").exists():
         return [Problem(spec.label, "fixed.base_model", f"{path} holds no causal language model (no config.json); "
-                        "give a local model directory (e.g. model/ of `automl export`) or builtin:tiny")]
+                        "give a local model directory, an `automl export` folder, a .gguf file or builtin:tiny")]
     return []

@@ -132,16 +132,24 @@ def majority(texts: Sequence[str]) -> str:
     return next(t for t in texts if counts[t] == best)
 
 
-def normalize(text: str) -> str:
-    return text.strip()
+#: How a completion is compared with its reference (the ``answer_match`` knob): ``exact`` trims spaces at both
+#: ends; ``normalized`` also ignores case, runs of spaces and a final period ("Paris." matches "paris").
+MATCHES = ("exact", "normalized")
 
 
-def scores(samples: list[list[Sample]], references: Sequence[str], k: int = 1) -> dict[str, float]:
+def normalize(text: str, match: str = "exact") -> str:
+    text = text.strip()
+    if match == "normalized":
+        text = " ".join(text.split()).rstrip(".").strip().casefold()
+    return text
+
+
+def scores(samples: list[list[Sample]], references: Sequence[str], k: int = 1, match: str = "exact") -> dict[str, float]:
     """exact_match (majority vote per prompt), pass_at_k and tokens_generated (mean per sample)."""
     em, pk, toks, n_samples = 0.0, 0.0, 0.0, 0
     for ss, ref in zip(samples, references, strict=True):
-        texts = [normalize(s.text) for s in ss]
-        ref = normalize(ref)
+        texts = [normalize(s.text, match) for s in ss]
+        ref = normalize(ref, match)
         em += majority(texts) == ref
         pk += pass_at_k(len(texts), sum(t == ref for t in texts), k)
         toks += sum(s.tokens for s in ss)

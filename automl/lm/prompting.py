@@ -42,6 +42,14 @@ def shots(train: Sequence[Any], k: int) -> list[tuple[str, str]]:
     return [(ex.prompt, ex.completion) for ex in list(train)[:k]]
 
 
+def joiner(prompt: str, completion: str) -> str:
+    """What goes between a prompt and its completion in plain text: nothing when either side already has the space
+    (" =" / " AB" as the demo tasks write them), else one space ("...a number." + "14" -> "...a number. 14")."""
+    if not prompt or not completion or prompt[-1].isspace() or completion[0].isspace():
+        return ""
+    return " "
+
+
 def format_prompt(tok: Any, prompt: str, style: PromptStyle, examples: Sequence[tuple[str, str]] = ()) -> str:
     """The text given to the model before its answer.
 
@@ -58,6 +66,51 @@ def format_prompt(tok: Any, prompt: str, style: PromptStyle, examples: Sequence[
         messages.append({"role": "user", "content": prompt})
         return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     parts = [style.system_prompt] if style.system_prompt else []
-    parts += [f"{p}{c}" for p, c in examples]
+    parts += [f"{p}{joiner(p, c)}{c}" for p, c in examples]
     parts.append(prompt)
     return "\n".join(parts)
+
+
+@dataclass
+class Prompter:
+    """How a trainer turns a data row into model text, the same at training, decoding and predict time.
+
+    ``pool`` holds the first ``few_shot + 1`` training examples: a question gets the first ``few_shot`` of them that
+    are not itself (a training example never sees its own answer in its prompt). An export stores the style and the
+    pool (:meth:`to_json`), so ``automl predict`` formats new prompts exactly as the trials did."""
+
+    tok: Any
+    style: PromptStyle
+    pool: list[tuple[str, str]]
+
+    @classmethod
+    def from_params(cls, tok: Any, params: dict[str, Any], train: Sequence[Any]) -> Prompter:
+        """``chat_template`` None (the default) means: the tokenizer's template when it has one."""
+        wanted = params.get("chat_template")
+        use = has_chat_template(tok) if wanted is None else bool(wanted) and has_chat_template(tok)
+        k = int(params.get("few_shot") or 0)
+        style = PromptStyle(chat_template=use, system_prompt=params.get("system_prompt") or None, few_shot=k)
+        return cls(tok, style, shots(train, k + 1) if k else [])
+
+    def examples_for(self, prompt: str) -> list[tuple[str, str]]:
+        return [(p, c) for p, c in self.pool if p != prompt][: self.style.few_shot]
+
+    def prompt(self, prompt: str) -> str:
+        """The text before the answer: template, system prompt, worked examples, the question."""
+        return format_prompt(self.tok, prompt, self.style, self.examples_for(prompt))
+
+    def completion(self, prompt: str, completion: str) -> str:
+        """The answer as the model is trained to write it after :meth:`prompt` (then eos / end of turn)."""
+        if self.style.chat_template:
+            return completion.strip()
+        return joiner(prompt, completion) + completion
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chat_template": self.style.chat_template, "system_prompt": self.style.system_prompt,
+                "few_shot": self.style.few_shot, "pool": [list(x) for x in self.pool]}
+
+    @classmethod
+    def from_json(cls, tok: Any, d: dict[str, Any]) -> Prompter:
+        style = PromptStyle(chat_template=bool(d.get("chat_template")) and has_chat_template(tok),
+                            system_prompt=d.get("system_prompt"), few_shot=int(d.get("few_shot") or 0))
+        return cls(tok, style, [(str(p), str(c)) for p, c in d.get("pool") or []])
