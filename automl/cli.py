@@ -295,10 +295,12 @@ def _print_exported(done: Any) -> None:
 @handle_errors
 def predict(
     export_dir: Path = typer.Argument(..., help="A directory written by `automl export`."),
-    data: Path = typer.Argument(..., help="Rows to predict (.csv or .parquet); a target column is scored."),
-    output: Path = typer.Option(..., "-o", "--output", help="The predictions CSV to write."),
+    data: Path = typer.Argument(..., help="Rows to predict (.csv or .parquet; a target column is scored), or for a "
+                                "language-model export a .jsonl of {\"prompt\": ...} (a \"completion\" is scored)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The predictions CSV (language models: JSONL) to write."),
 ) -> None:
-    """Predict with an exported model: original labels (and one probability column per class)."""
+    """Predict with an exported model: original labels (and one probability column per class); a language model
+    writes each input row with its "completion"."""
     _lightgbm_without_its_sklearn_api()
     from automl.export import predict_file
 

@@ -39,7 +39,10 @@ PREDICT_FILE = "predict.json"
 PARAMS_FILE = "params.json"
 MANIFEST_FILE = "manifest.json"
 TEST_ROWS_FILE = "test_rows.csv"
-EXPORT_ENTRIES = {MODEL_DIR, PREDICT_FILE, PARAMS_FILE, MANIFEST_FILE, TEST_ROWS_FILE}
+TEST_ROWS_JSONL = "test_rows.jsonl"  # a language-model export's held-back prompts (automl.lm.predict reads them)
+EXPORT_ENTRIES = {MODEL_DIR, PREDICT_FILE, PARAMS_FILE, MANIFEST_FILE, TEST_ROWS_FILE, TEST_ROWS_JSONL}
+#: The task of language-model exports (automl.lm.data.TASK): predict reads and writes JSONL of prompts.
+LM_TASK = "lm"
 #: How ``manifest.json`` names the model its ``test_scores`` belong to (the run's own test score is of the
 #: best trial's model trained on the train split only).
 TEST_SCORES_OF = "refit on train+valid"
@@ -237,7 +240,11 @@ def export(
         _write_json(tmp / PARAMS_FILE, {"trial": chosen.number, "params": dict(chosen.params),
                                         "fixed": prepared.fixed, "final": final})
         _write_json(tmp / PREDICT_FILE, _predict_info(spec, prepared, names))
-        if test_rows and full.test is not None:
+        if test_rows and full.test is not None and data.task == LM_TASK:
+            (tmp / TEST_ROWS_JSONL).write_text("".join(json.dumps({"prompt": e.prompt, "completion": e.completion},
+                                                                  ensure_ascii=False) + "\n" for e in data.test.examples),
+                                               encoding="utf-8")
+        elif test_rows and full.test is not None:
             raw_rows(data).to_csv(tmp / TEST_ROWS_FILE, index=False)
         _write_json(tmp / MANIFEST_FILE, manifest.build(
             spec, data, trial=chosen.number, storage=storage_mod.mask(url), valid_values=valid_values,
@@ -543,9 +550,15 @@ class Predicted:
 def predict_file(directory: str | Path, data_path: str | Path, out_path: str | Path | None = None) -> Predicted:
     """Predict the rows of a CSV/Parquet file; write them to ``out_path`` (CSV) if given.
 
-    When the file has the target column, the export's metrics are computed on it too.
+    When the file has the target column, the export's metrics are computed on it too. A language-model export
+    reads a JSONL file of prompts and writes JSONL with a completion per row (automl.lm.predict).
     """
     loaded = load(directory)
+    if loaded.task == LM_TASK:
+        from automl.lm import predict as lm_predict
+
+        rows, scores = lm_predict.predict(loaded, Path(data_path), out_path)
+        return Predicted(pd.DataFrame(rows), scores)
     df = read_rows(Path(data_path))
     preds = predict_frame(loaded, df, str(data_path))
     id_col = loaded.info.get("id")
