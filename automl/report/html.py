@@ -27,7 +27,7 @@ from automl.report import summary as S
 from automl.storage import mask
 
 VERSION_PACKAGES = ("automl", "optuna", "lightgbm", "torch")
-SKIP_ATTRS = ("learning_curve",)
+SKIP_ATTRS = ("learning_curve", "examples")  # curves are drawn; a language model's example answers get their own table
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "responsive": True,
@@ -305,6 +305,27 @@ def _budget_sentence(b: dict[str, Any]) -> str:
     return text + "."
 
 
+def examples_html(ex: dict[str, Any]) -> str:
+    """The example answers of a language-model study's best trial beside the untuned model's (every text escaped)."""
+    untuned = ex.get("untuned")
+    head = "<th>prompt</th><th>reference</th>" + f"<th>trial {int(ex['trial'])}</th>" + ("<th>untuned</th>" if untuned else "")
+
+    def cell(text: Any, correct: bool) -> str:
+        if text is None:
+            return "<td>–</td>"
+        hit = ' class="hit"' if correct else ""
+        return f"<td{hit}><pre>{_esc(text)}</pre></td>"
+
+    rows = "".join(f"<tr><td><pre>{_esc(r['prompt'])}</pre></td><td><pre>{_esc(r['reference'])}</pre></td>"
+                   + cell(r["tuned"], r["tuned_correct"])
+                   + (cell(r["untuned"], r["untuned_correct"]) if untuned else "") + "</tr>"
+                   for r in ex["rows"])
+    note = ("the tuned trial's answers (majority vote over its samples) next to the untuned decoding's (the fixed "
+            "parameters alone)" if untuned else "the best trial's answers (majority vote over its samples)")
+    return (f'<h3>Example answers</h3><table class="grid" id="examples"><tr>{head}</tr>{rows}</table>'
+            f"<p class='note'>The first validation prompts: {_esc(note)}; a shaded cell is a correct answer (by the study's answer_match).</p>")
+
+
 def summary_html(s: dict[str, Any]) -> str:
     """The summary block: headline, the tuned model against the baselines, data, budget, parameter sentences."""
     out = [f'<section id="summary"><h2>Summary</h2><p class="headline" id="headline">{_esc(S.headline(s))}</p>']
@@ -358,6 +379,8 @@ def summary_html(s: dict[str, Any]) -> str:
     elif s["not_measured"]:
         items.append(("Baselines not shown", "; ".join(f"{labels[k]}: {v}" for k, v in s["not_measured"].items())))
     out.append('<ul class="facts-list">' + "".join(f"<li><b>{_esc(k)}:</b> {_esc(v)}</li>" for k, v in items) + "</ul>")
+    if s.get("examples"):
+        out.append(examples_html(s["examples"]))
     if s["params"]:
         out.append("<h3>What the parameters say</h3><ul id=\"param-sentences\">"
                    + "".join(f"<li>{_esc(p['sentence'])}</li>" for p in s["params"]) + "</ul>")
@@ -427,6 +450,7 @@ nav a{margin-right:10px;font-size:.92em}.note{color:#555;margin:.2em 0}.reason{c
 footer{margin-top:2em;color:#777;font-size:.85em}
 #trials tr.best td{background:#fff3c4;font-weight:600}.grid{border-collapse:collapse;margin:.5em 0}
 .grid th,.grid td{border:1px solid #ddd;padding:4px 10px;text-align:left}.grid tr.best td{background:#fff3c4;font-weight:600}
+#examples pre{margin:0;white-space:pre-wrap;max-width:32em;font:inherit}#examples td.hit{background:#e3f4e0}
 .headline{font-size:1.15em;margin:.4em 0 .6em}.facts-list{padding-left:1.2em}pre{background:#f6f6f6;padding:8px;overflow:auto}
 h3{font-size:1.05em;margin:1em 0 .2em}
 """

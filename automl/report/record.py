@@ -181,6 +181,8 @@ def at_end(prepared: Any, study: optuna.Study, *, test_of: Any, deadline: float 
         return {}
     stored = dict(study.user_attrs.get(BASELINES_ATTR) or {})
     if not hasattr(data, "use_cv"):  # not tabular (language models): say why instead of a number
+        if getattr(prepared.trainer, "untuned_baseline", False):
+            return untuned_at_end(prepared, study, stored, deadline)
         stored["skipped"] = {"defaults": "not measured for this trainer (it would cost one more full training run)",
                              "constant": "defined for tabular data only"}
         study.set_user_attr(BASELINES_ATTR, stored)
@@ -218,5 +220,28 @@ def at_end(prepared: Any, study: optuna.Study, *, test_of: Any, deadline: float 
                                   "test": {m.name: float(v) for m, v in zip(metrics, values) if math.isfinite(v)}}
         if "defaults" in stored:
             stored.pop("skipped", None)
+    study.set_user_attr(BASELINES_ATTR, stored)
+    return stored
+
+
+def untuned_at_end(prepared: Any, study: optuna.Study, stored: dict[str, Any], deadline: float | None) -> dict[str, Any]:
+    """A decoding study's untuned baseline (``untuned_baseline`` trainers: lm-decode): the fixed parameters alone with
+    the trainer's defaults (greedy, the model's chat template, no worked examples), scored on the test split, with
+    its answers to the first validation prompts (``examples``) for the report to show beside the tuned trial's."""
+    from automl.trainers.base import FitContext
+
+    stored["skipped"] = {"constant": "defined for tabular data only"}
+    if "defaults" not in stored:
+        if deadline is not None and not _fits_in(prepared, study, None, deadline):
+            stored["skipped"]["defaults"] = "not measured: the run's time budget had no room left for the untuned decoding"
+        else:
+            metrics, trainer, data = prepared.metrics, prepared.trainer, prepared.data
+            ctx = FitContext(metric=metrics[0], task=prepared.task, threads=1, seed=prepared.spec.seed or 0)
+            result = trainer.fit(dict(prepared.fixed), data, lambda *a, **k: None, ctx)
+            values = trainer.evaluate(result, data, "test", metrics)
+            stored["defaults"] = {"trial": None, "what": "untuned: the fixed parameters alone (greedy decoding, the "
+                                  "model's chat template when it has one, no system prompt, no worked examples)",
+                                  "test": {m.name: float(v) for m, v in zip(metrics, values) if math.isfinite(v)},
+                                  "examples": trainer.examples(result, data, "valid")}
     study.set_user_attr(BASELINES_ATTR, stored)
     return stored

@@ -169,10 +169,32 @@ def summary_data(study: optuna.Study, importances: dict[str, float] | None = Non
         if best_test is not None and primary in test:
             row["improvement"] = relative_improvement(best_test, test[primary], minimize)
         out["baselines"].append(row)
+    out["examples"] = examples_data(study, baselines)
     if importances:
         ranked = [(p, v) for p, v in importances.items() if v >= IMPORTANT][:MAX_SENTENCES]
         out["params"] = [param_sentence(study, p, v, i) for i, (p, v) in enumerate(ranked)]
     return out
+
+
+def examples_data(study: optuna.Study, baselines: dict[str, Any]) -> dict[str, Any] | None:
+    """A language-model study's example answers: the best trial's (of a Pareto front, the one best on the first
+    objective) to its first validation prompts, beside the untuned baseline's to the same prompts when the run
+    measured it (lm-decode). Texts as stored; html.py escapes them. None when no trial kept examples."""
+    complete = [t for t in F.complete_trials(study) if isinstance(t.user_attrs.get("examples"), list)]
+    if not complete:
+        return None
+    sign = -1.0 if study.directions[0] == StudyDirection.MAXIMIZE else 1.0
+    best = min(complete, key=lambda t: (sign * t.values[0], t.number))
+    untuned = (baselines.get("defaults") or {}).get("examples") if isinstance(baselines.get("defaults"), dict) else None
+    by_prompt = {e.get("prompt"): e for e in untuned or [] if isinstance(e, dict)}
+    rows = []
+    for e in best.user_attrs["examples"]:
+        if isinstance(e, dict) and isinstance(e.get("prompt"), str):
+            u = by_prompt.get(e["prompt"]) or {}
+            rows.append({"prompt": e["prompt"], "reference": str(e.get("reference", "")),
+                         "tuned": str(e.get("completion", "")), "tuned_correct": bool(e.get("correct")),
+                         "untuned": u.get("completion"), "untuned_correct": bool(u.get("correct"))})
+    return {"trial": best.number, "rows": rows, "untuned": untuned is not None} if rows else None
 
 
 def headline(s: dict[str, Any]) -> str:
