@@ -209,6 +209,9 @@ def test_instruct_task_files_are_reproducible_and_the_heldout_file_is_disjoint()
     seen = [_json.loads(line) for line in (STUDIES / "data" / "instruct.jsonl").read_text().splitlines()]
     held = [_json.loads(line) for line in (STUDIES / "data" / "instruct-heldout.jsonl").read_text().splitlines()]
     assert seen == mod.make(600, 0) and held == mod.make(200, 1)
+    # the LoRA study's smaller file (make_instruct.py -n 240) is the first 240 rows of the same file
+    small = [_json.loads(line) for line in (STUDIES / "data" / "instruct-240.jsonl").read_text().splitlines()]
+    assert small == mod.make(240, 0) == seen[:240]
     assert {r["kind"] for r in seen} == set(mod.KINDS)
     assert not {r["prompt"] for r in held} & {r["prompt"] for r in seen}
     countries = lambda rows: {r["prompt"] for r in rows if r["kind"] == "capital"}  # noqa: E731

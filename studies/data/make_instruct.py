@@ -4,9 +4,11 @@ conversions, reversing and sorting short lists, and country -> capital from the 
 
     python studies/data/make_instruct.py                  # instruct.jsonl (600 examples, seed 0): train/valid/test
     python studies/data/make_instruct.py -n 200 --seed 1 --out studies/data/instruct-heldout.jsonl   # no trial sees it
+    python studies/data/make_instruct.py -n 240 --out studies/data/instruct-240.jsonl   # its first 240 rows (LoRA study)
 
 Each row: {"prompt": the question, "completion": the answer (one line), "kind": the task family}. Answers are
-compared after trimming spaces and a final period, case-insensitively (the exact-match metric's rule).
+compared after trimming spaces and a final period, case-insensitively (the exact-match rule of
+``answer_match: normalized``, which the studies on this data set).
 Held-out rows (any seed but 0) draw numbers, list lengths and countries from ranges the first file does not use.
 """
 
