@@ -68,8 +68,6 @@ DEFAULTS: dict[str, Any] = {
     "few_shot": 0,
     "answer_match": "exact",  # how exact_match compares texts: exact | normalized (case, final period)
 }
-#: Shared by causal-lm and lm-decode: how a prompt is formatted and an answer compared.
-PROMPT_KNOBS = ("chat_template", "system_prompt", "few_shot", "answer_match")
 #: Example completions kept per trial (user attribute ``examples``) and shown in the report.
 EXAMPLES_SHOWN = 5
 PARAM_NAMES = tuple(DEFAULTS)
