@@ -70,12 +70,8 @@ def _matches() -> tuple[str, ...]:
     return MATCHES
 
 
-def _schedulers() -> tuple[str, ...]:
-    from automl.trainers.causal_lm import SCHEDULERS
-
-    return SCHEDULERS
-
-
+#: The learning-rate schedules causal-lm accepts (transformers' names).
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial")
 #: Every knob with a value rule; names not here (base_model, num_threads) are checked elsewhere.
 RULES: dict[str, Rule] = {
     # fine-tuning
@@ -107,7 +103,7 @@ RULES: dict[str, Rule] = {
     "stop": Rule("stop"),
 }
 #: Rules whose choices come from another module (read when checked, so importing this module stays cheap).
-LAZY_CHOICES = {"lora_target": _targets, "lr_scheduler_type": _schedulers, "answer_match": _matches}
+LAZY_CHOICES = {"lora_target": _targets, "lr_scheduler_type": lambda: SCHEDULERS, "answer_match": _matches}
 
 
 def rule(name: str) -> Rule | None:

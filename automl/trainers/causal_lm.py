@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from automl.lm.checks import SCHEDULERS
 from automl.lm.data import TASK
 from automl.metrics import Metric
 from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
@@ -71,7 +72,6 @@ DEFAULTS: dict[str, Any] = {
 #: Example completions kept per trial (user attribute ``examples``) and shown in the report.
 EXAMPLES_SHOWN = 5
 PARAM_NAMES = tuple(DEFAULTS)
-SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial")
 
 
 @dataclass
