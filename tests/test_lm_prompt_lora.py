@@ -394,7 +394,15 @@ def test_real_smollm2_with_lora_one_tiny_step(tmp_path):
                      "learning_rate": 1e-3, "max_new_tokens": 6, "answer_match": "normalized", "few_shot": 1}}
     path = tmp_path / "real.yaml"
     path.write_text(yaml.safe_dump(doc))
-    p = _prepared(path)
+    from automl.lm import builtin
+
+    try:
+        _real_lora_step(_prepared(path), tmp_path)
+    finally:
+        builtin._gguf.cache_clear()  # ~1 GB of float32 weights: not kept for the rest of the session
+
+
+def _real_lora_step(p, tmp_path):
     steps = []
     result = p.trainer.fit(dict(p.fixed), p.data, lambda s, v, **k: steps.append(s), _ctx(p))
     info = result.info
