@@ -55,7 +55,8 @@ def test_storage_study_and_trial_ids(tmp_path):
 def test_heartbeat_thread_records_and_stale_ids_find_the_silent_trial(tmp_path):
     import time
 
-    # A grace period of 3 s (the smallest heartbeat interval is 1 s): a loaded machine may delay one beat.
+    # A grace period of 3 s (the smallest heartbeat interval is 1 s): a loaded machine may delay one beat. The
+    # silent trial then waits 4.5 s: SQLite keeps whole seconds, so 3.8 s could read as 3, not past the grace.
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'hb.db'}", heartbeat_interval=1, grace_period=3)
     assert _optuna_compat.heartbeat_enabled(storage)
     assert not _optuna_compat.heartbeat_enabled(optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'no.db'}"))
@@ -63,7 +64,7 @@ def test_heartbeat_thread_records_and_stale_ids_find_the_silent_trial(tmp_path):
     study = optuna.create_study(storage=storage, study_name="hb")
     silent, beating = study.ask(), study.ask()
     storage.record_heartbeat(_optuna_compat.trial_id(silent))
-    time.sleep(3.5)
+    time.sleep(4.5)
     with _optuna_compat.heartbeat_thread(_optuna_compat.trial_id(beating), storage):
         time.sleep(0.3)
         stale = _optuna_compat.stale_trial_ids(storage, _optuna_compat.study_id(study))
