@@ -48,24 +48,6 @@ def lm_study(tmp_path: Path):
     return make
 
 
-@pytest.fixture
-def tiny_model_dir(tmp_path: Path) -> Path:
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from automl.lm.tokenizer import char_tokenizer
-
-    tok = char_tokenizer()
-    torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=16, n_layer=1, n_head=2,
-                     eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    out = tmp_path / "tiny-model"
-    GPT2LMHeadModel(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
-
-
 # -- data ------------------------------------------------------------------------------------------
 def test_jsonl_is_split_like_tabular_data(lm_study, tiny_model_dir):
     from automl import studyfile

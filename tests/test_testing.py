@@ -3,10 +3,10 @@ and the error names the check that caught each one."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from test_lm_trainers import EXAMPLES, write_jsonl
 
 from automl import trainers
 from automl.testing import TrainerCheckError, check_trainer
@@ -30,28 +30,15 @@ def test_the_example_plugin_conforms(monkeypatch):
 
 
 @pytest.fixture
-def lm_folder(tmp_path: Path) -> Path:
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from automl.lm.tokenizer import char_tokenizer
-
-    tok = char_tokenizer()
-    torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=16, n_layer=1, n_head=2,
-                     eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    GPT2LMHeadModel(cfg).save_pretrained(tmp_path / "tiny")
-    tok.save_pretrained(tmp_path / "tiny")
-    rows = [{"prompt": f"upper {w} =", "completion": f" {w.upper()}"} for w in
-            ["ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st", "uv", "wx"]]
-    (tmp_path / "tasks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+def lm_folder(tmp_path: Path, tiny_model_dir: Path) -> Path:
+    """The LM trainers' test folder: a tiny random GPT-2 (tiny-model/) and 12 prompt/completion rows."""
+    write_jsonl(tmp_path / "tasks.jsonl", EXAMPLES)
     return tmp_path
 
 
 @pytest.mark.parametrize("name", ["causal-lm", "lm-decode"])
 def test_the_language_model_trainers_conform(lm_folder, name):
-    fixed = {"base_model": str(lm_folder / "tiny")}
+    fixed = {"base_model": str(lm_folder / "tiny-model")}
     if name == "causal-lm":
         fixed |= {"num_train_epochs": 2, "per_device_train_batch_size": 4}
     study = {"data": {"path": "tasks.jsonl", "valid_size": 0.25, "test_size": 0.25, "seed": 0}, "fixed": fixed}
