@@ -274,13 +274,15 @@ def _next_feasible(study: Any, after: Any, prepared: Any) -> int | None:
 
 
 def _predict_info(spec: Any, prepared: Any, names: list[str]) -> dict[str, Any]:
+    """What ``predict`` needs besides the model: the trainer, the task and, for a table, its columns (the file's
+    names), their kinds, categories and classes."""
     data, trainer = prepared.data, prepared.trainer
+    info = {"format_version": FORMAT_VERSION, "trainer": trainer.name, "model": spec.model, "task": data.task}
+    if getattr(trainer, "data_kind", "tabular") != "tabular":  # JSONL prompts: no columns, no classes
+        return {**info, "data_kind": trainer.data_kind, "classes": None, "metrics": names}
     user = getattr(data, "user_name", lambda c: c)
     return {
-        "format_version": FORMAT_VERSION,
-        "trainer": trainer.name,
-        "model": spec.model,
-        "task": data.task,
+        **info,
         "target": data.target,
         "features": [user(c) for c in data.features],
         "internal_names": {user(c): c for c in data.features if user(c) != c},

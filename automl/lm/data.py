@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,7 @@ class LMData:
     path: Path
     fingerprint: str
     task: str = TASK
-    target: None = None
-    classes: list[Any] = field(default_factory=list)
-    features: list[str] = field(default_factory=list)  # none: tabular code that reads these finds them empty
-    categories: dict[str, Any] = field(default_factory=dict)
+    target: None = None  # prompt and completion, no target column
     base_dir: Path | None = None  # the study file's folder: relative base_model paths start there
 
 

@@ -33,23 +33,6 @@ def _versions() -> dict[str, str]:
     return {k: v for k, v in manifest.versions().items() if v is not None}
 
 
-def settings(prepared: Any) -> dict[str, Any]:
-    """The sampler and pruner as built (name, Optuna class, options), seeds and fixed parameters."""
-    from automl import samplers
-
-    spec, n = prepared.spec, len(prepared.metrics)
-    sname, sopts = samplers.sampler_choice(spec.sampler, seed=spec.seed, n_objectives=n)
-    pname, popts = samplers.pruner_choice(spec.pruner, n_objectives=n, defaults=samplers.pruner_defaults(prepared))
-    return {
-        "sampler": {"name": sname, "class": samplers.SAMPLERS[sname][0].__name__, "options": sopts},
-        "pruner": {"name": pname, "class": samplers.PRUNERS[pname][0].__name__, "options": popts,
-                   **({"note": "Optuna cannot prune multi-objective trials"} if n > 1 else {})},
-        "seeds": {"sampler": spec.seed, "split": spec.data.seed, "trainer": spec.seed or 0},
-        "fixed": dict(prepared.fixed),
-        "budget": {"trials": spec.trials, "timeout_s": spec.timeout},
-    }
-
-
 def data_facts(prepared: Any) -> dict[str, Any]:
     """Rows per split, columns by kind and CV folds of the loaded data (tabular), or rows per split (others)."""
     data = prepared.data
@@ -116,7 +99,7 @@ def on_resume(study: optuna.Study, prepared: Any) -> None:
     wanted = {
         VERSIONS_ATTR: _versions,
         STEP_UNIT_ATTR: lambda: getattr(prepared.trainer, "step_unit", "step"),
-        SETTINGS_ATTR: lambda: settings(prepared),
+        SETTINGS_ATTR: lambda: prepared.search.settings,
         DATA_FACTS_ATTR: lambda: data_facts(prepared),
     }
     for key, make in wanted.items():

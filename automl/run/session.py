@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 
 from automl import _optuna_compat as compat
-from automl import attrs, space
+from automl import attrs
 from automl import storage as storage_mod
 from automl.errors import StorageError
 from automl.run import loop, recovery, workers
@@ -51,8 +51,8 @@ def budget_of(prepared: Prepared, trials: int | None) -> int:
     budget = trials if trials is not None else prepared.spec.trials
     if budget is None:
         budget = UNLIMITED
-    if prepared.grid is not None:
-        budget = min(budget, space.grid_size(prepared.grid))
+    if prepared.search.grid_size is not None:
+        budget = min(budget, prepared.search.grid_size)
     return budget
 
 

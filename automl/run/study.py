@@ -9,7 +9,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from automl import attrs, manifest, samplers, space
+from automl import attrs, manifest
 from automl import storage as storage_mod
 from automl.errors import SearchSpaceChangedError
 from automl.report import record as report_record
@@ -31,10 +31,10 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         from automl.proxy import check_gate
 
         check_gate(storage, url)  # before anything is written: the budget needs automl's proxy
-    n_obj = len(prepared.metrics)
-    sampler = samplers.make_sampler(spec.sampler, seed=spec.seed if seed is None else seed, n_objectives=n_obj, grid=prepared.grid)
-    pruner = samplers.study_pruner(prepared)
-    fp = space.fingerprint(prepared.params)
+    search = prepared.search
+    sampler = search.new_sampler(spec.seed if seed is None else seed)
+    pruner = search.new_pruner()
+    fp = search.fingerprint
     name = spec.study_name
     if name not in storage_mod.study_names(storage):
         try:
@@ -51,9 +51,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
     base_seed = spec.seed if seed is None else seed
     if base_seed is not None and study.trials:
         # A resumed run must not replay the first run's random draws: derive the seed from the history.
-        study.sampler = samplers.make_sampler(
-            spec.sampler, seed=base_seed + len(study.trials), n_objectives=n_obj, grid=prepared.grid
-        )
+        study.sampler = search.new_sampler(base_seed + len(study.trials))
     stored_dirs = [d.name.lower() for d in study.directions]
     if stored_dirs != prepared.directions:
         raise SearchSpaceChangedError(
@@ -62,7 +60,7 @@ def open_or_create(prepared: Prepared, url: str, *, force: bool = False, seed: i
         )
     stored = study.user_attrs.get(SPACE_ATTR)
     if stored is not None and not force:
-        diff = space.changed(stored, fp)
+        diff = search.changed_since(stored)
         if diff:
             raise SearchSpaceChangedError(
                 f"{spec.label}: params.{diff[0]}: the search space changed since the study was created "
@@ -105,27 +103,19 @@ WARM_ATTR = attrs.WARM_START  # on a trial: where its parameters came from; on t
 
 
 def enqueue_warm_start(prepared: Prepared, study: optuna.Study, *, budget: int | None = None) -> int:
-    """Queue the trainer's warm-start configurations (``warm_start(task)``: its defaults, a mined portfolio) as
-    the study's first trials, each tagged with ``automl:warm_start``; the sampler takes over after them.
+    """Queue the study's warm-start trials (``prepared.search.warm_start``: the trainer's defaults and mined
+    portfolio, already restricted to the study's space) as its first trials, each tagged with
+    ``automl:warm_start``; the sampler takes over after them.
 
-    Done once, when the study is created (a resume never re-queues). Each configuration is restricted to the
-    study's space (:func:`automl.space.project`): one outside a user's ``params:`` ranges is skipped. Grid
-    studies walk their grid instead. At most ``budget`` are queued, so a short study leaves none waiting (the rest
-    of the portfolio is not queued later: a resume hands over to the sampler)."""
-    hook = getattr(prepared.trainer, "warm_start", None)
-    if hook is None or prepared.grid is not None or study.user_attrs.get(WARM_ATTR) is not None:
+    Done once, when the study is created (a resume never re-queues). At most ``budget`` are queued, so a short
+    study leaves none waiting (the rest of the portfolio is not queued later: a resume hands over to the sampler)."""
+    if study.user_attrs.get(WARM_ATTR) is not None:
         return 0
-    seen: list[dict[str, Any]] = []
-    for tag, config in hook(prepared.task):
-        params = space.project(config, prepared.params)
-        if params is None or params in seen:
-            continue
-        if budget is not None and len(seen) >= budget:
-            break
-        seen.append(params)
+    queued = prepared.search.warm_start[:budget] if budget is not None else prepared.search.warm_start
+    for tag, params in queued:
         study.enqueue_trial(params, user_attrs={WARM_ATTR: tag}, skip_if_exists=True)
-    study.set_user_attr(WARM_ATTR, len(seen))
-    return len(seen)
+    study.set_user_attr(WARM_ATTR, len(queued))
+    return len(queued)
 
 
 
@@ -171,8 +161,7 @@ def load_for_worker(prepared: Any, url: str, index: int, seed: int | None = None
     """Load the (existing) study with this worker's own sampler seed (derived from ``seed``, by default the
     study file's)."""
     spec = prepared.spec
-    n_obj = len(prepared.metrics)
     base = spec.seed if seed is None else seed
-    sampler = samplers.make_sampler(spec.sampler, seed=derive_seed(base, index), n_objectives=n_obj, grid=prepared.grid)
-    pruner = samplers.study_pruner(prepared)
+    sampler = prepared.search.new_sampler(derive_seed(base, index))
+    pruner = prepared.search.new_pruner()
     return optuna.load_study(study_name=spec.study_name, storage=storage_mod.open_storage(url), sampler=sampler, pruner=pruner)

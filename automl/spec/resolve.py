@@ -3,12 +3,34 @@ anything is written; one StudyFileError lists every problem found."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from automl import samplers, space, trainers
 from automl.errors import DataError, Problem, StudyFileError, suggest
 from automl.studyfile import ParamSpec, StudySpec, param_problems
+
+
+@dataclass
+class Search:
+    """The search a study runs, built once from the checked file so the run layer takes it as it is: the sampler
+    (a new one per seed: each worker and each resume draws its own), the pruner with the trainer's defaults (and,
+    for the report, the options both are built with), the space's fingerprint (stored on the study; a resume
+    checks it), the warm-start trials (the trainer's defaults and portfolio restricted to the space, in order, each
+    tagged), and a grid's size (its budget cap)."""
+
+    new_sampler: Callable[[int | None], Any]
+    new_pruner: Callable[[], Any]
+    fingerprint: dict[str, str]
+    warm_start: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    grid_size: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # what the report shows of it (``automl:settings``)
+
+    def changed_since(self, stored: dict[str, str]) -> list[str]:
+        """The parameters added, removed or changed since the study stored its fingerprint ``stored``."""
+        return space.changed(stored, self.fingerprint)
 
 
 @dataclass
@@ -21,6 +43,7 @@ class Prepared:
     params: dict[str, ParamSpec]
     fixed: dict[str, Any]
     grid: dict[str, list[Any]] | None = None
+    search: Search = None  # type: ignore[assignment]  # set by prepare()
 
     @property
     def directions(self) -> list[str]:
@@ -119,7 +142,56 @@ def prepare(spec: StudySpec, *, load_data: bool = True) -> Prepared:
 
     if problems:
         raise StudyFileError(problems)
-    return Prepared(spec, trainer, data, task, metrics, params, fixed, grid)
+    prepared = Prepared(spec, trainer, data, task, metrics, params, fixed, grid)
+    prepared.search = search_of(prepared)
+    return prepared
+
+
+def search_of(prepared: Prepared) -> Search:
+    """The :class:`Search` of a checked study file (see :func:`prepare`)."""
+    spec, n_obj, grid = prepared.spec, len(prepared.metrics), prepared.grid
+    return Search(
+        new_sampler=functools.partial(_sampler, spec.sampler, n_obj, grid),
+        new_pruner=functools.partial(samplers.study_pruner, prepared),
+        fingerprint=space.fingerprint(prepared.params),
+        warm_start=warm_start(prepared),
+        grid_size=space.grid_size(grid) if grid is not None else None,
+        settings=settings(prepared),
+    )
+
+
+def settings(prepared: Prepared) -> dict[str, Any]:
+    """The sampler and pruner as built (name, Optuna class, options), seeds and fixed parameters."""
+    spec, n = prepared.spec, len(prepared.metrics)
+    sname, sopts = samplers.sampler_choice(spec.sampler, seed=spec.seed, n_objectives=n)
+    pname, popts = samplers.pruner_choice(spec.pruner, n_objectives=n, defaults=samplers.pruner_defaults(prepared))
+    return {
+        "sampler": {"name": sname, "class": samplers.SAMPLERS[sname][0].__name__, "options": sopts},
+        "pruner": {"name": pname, "class": samplers.PRUNERS[pname][0].__name__, "options": popts,
+                   **({"note": "Optuna cannot prune multi-objective trials"} if n > 1 else {})},
+        "seeds": {"sampler": spec.seed, "split": spec.data.seed, "trainer": spec.seed or 0},
+        "fixed": dict(prepared.fixed),
+        "budget": {"trials": spec.trials, "timeout_s": spec.timeout},
+    }
+
+
+def _sampler(value: Any, n_objectives: int, grid: Any, seed: int | None) -> Any:
+    return samplers.make_sampler(value, seed=seed, n_objectives=n_objectives, grid=grid)
+
+
+def warm_start(prepared: Prepared) -> list[tuple[str, dict[str, Any]]]:
+    """The trainer's warm-start configurations (``warm_start(task)``: its defaults, a mined portfolio) restricted
+    to the study's space (:func:`automl.space.project`), in order, as (tag, params): one outside a user's
+    ``params:`` ranges, or the same as an earlier one there, is skipped. None for a grid study (it walks its grid)."""
+    hook = getattr(prepared.trainer, "warm_start", None)
+    if hook is None or prepared.grid is not None or not prepared.task:
+        return []
+    out: list[tuple[str, dict[str, Any]]] = []
+    for tag, config in hook(prepared.task):
+        params = space.project(config, prepared.params)
+        if params is not None and all(params != p for _t, p in out):
+            out.append((tag, params))
+    return out
 
 
 def choose_cv(spec: StudySpec, trainer: Any, data: Any) -> list[tuple[str, str]]:
