@@ -5,6 +5,12 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+__all__ = [
+    "AutomlError", "Problem", "StudyFileError", "DataError", "SearchSpaceChangedError", "StorageError",
+    "TooManyFailuresError", "TrialFailed", "AutomlWarning", "DataChangedWarning", "ReportError", "OutputError",
+    "DataWarning", "PortfolioError",
+]
+
 
 class AutomlError(Exception):
     """Base class of every error automl raises on purpose (exit code 1 in the CLI)."""

@@ -8,6 +8,9 @@ subsampled to a small size (where one validation split is small), split once per
     .venv/bin/python benchmarks/cv_vs_holdout.py --seeds 3 --trials 40
 
 Writes benchmarks/results/cv_vs_holdout.md and .json.
+
+Internal API: it replays one study's best trial after n trials and refits it itself (runner, studyfile, data,
+export), which the public API does not hand out per prefix.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def run_one(task: tuple, seed: int, cv: int, trials: int, tmp: Path) -> dict:
 
     from automl import runner, studyfile
     from automl.export import refit_data
-    from automl.trainers.base import FitContext
+    from automl.trainers import FitContext
 
     pkg, item, target, kind, rows, drop = task
     df = load(pkg, item, target, rows, drop, seed)

@@ -50,14 +50,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    from automl import api
+    import automl
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--study", type=Path, default=STUDY)
     ap.add_argument("--storage", default=None)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "lm_prompt_loss_weight.md")
     a = ap.parse_args()
-    study = api.open_study(a.study, storage=a.storage)
+    study = automl.open_study(a.study, storage=a.storage)
     rows = table(study)
     import platform
     from datetime import datetime, timezone

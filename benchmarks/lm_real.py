@@ -17,6 +17,9 @@ Each study runs in its own default storage (``studies/<name>.db``, as ``automl r
 whole run takes about 1 h 45 min: the decoding study ~45 min, the LoRA study ~35 min, the held-out scoring (200
 prompts, four models, the LoRA export's refit) ~25 min; sized from one timed trial of each study (see their headers).
 Data first (``heldout_scores``, ``interval``, ``paired``, ``importances``), then ``markdown`` draws it.
+
+Internal API: it scores the held-out prompts of the untuned model and the exported one with the generation code the
+trainers use (lm.data, lm.generate, trainers.causal_lm) and writes its results atomically (fsutil).
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def heldout_scores(trainer: Any, params: dict[str, Any], data: Any, split: Any, 
     """Decode ``split`` with lm-decode ``params`` (a model loaded by ``trainer.fit``): per-prompt exact match (majority
     vote) and pass@k, their intervals, tokens and seconds per prompt, and the peak memory."""
     from automl.lm import generate as gen
-    from automl.trainers.base import FitContext
+    from automl.trainers import FitContext
     from automl.trainers.causal_lm import decode_scores, peak_rss_mb
 
     metric = trainer.metrics()["exact_match"]
@@ -208,7 +211,7 @@ def run(decode_path: Path, lora_path: Path, heldout: Path, work: Path, *, own_st
         log: Any = print) -> dict[str, Any]:
     """Run (or resume) both studies, then score untuned / best decoding and zero-shot / best LoRA on ``heldout``.
     ``own_storage``: each study's default storage (beside its file); else SQLite files in ``work``."""
-    from automl import api
+    import automl
 
     work.mkdir(parents=True, exist_ok=True)
     split = heldout_split(heldout)
@@ -219,9 +222,9 @@ def run(decode_path: Path, lora_path: Path, heldout: Path, work: Path, *, own_st
     d_url = None if own_storage else f"sqlite:///{work / 'smollm2-decode.db'}"
     t0 = time.perf_counter()
     log(f"running {decode_path.name} ...")
-    d_study = api.run_study(decode_path, storage=d_url, progress=False)
+    d_study = automl.run_study(decode_path, storage=d_url, progress=False)
     d_run = time.perf_counter() - t0
-    d = api.prepare_study(decode_path)
+    d = automl.prepare_study(decode_path)
     best = best_decode_trial(d_study)
     log(f"held-out: untuned and trial {best.number} of {decode_path.name} on {len(split)} prompts ...")
     untuned = heldout_scores(d.trainer, dict(d.fixed), d.data, split, seed=d.spec.seed or 0)
@@ -240,11 +243,11 @@ def run(decode_path: Path, lora_path: Path, heldout: Path, work: Path, *, own_st
     l_url = None if own_storage else f"sqlite:///{work / 'smollm2-lora.db'}"
     t0 = time.perf_counter()
     log(f"running {lora_path.name} ...")
-    l_study = api.run_study(lora_path, storage=l_url, progress=False)
+    l_study = automl.run_study(lora_path, storage=l_url, progress=False)
     l_run = time.perf_counter() - t0
     exported = work / "smollm2-lora-export"
-    done = api.export_study(lora_path, exported, storage=l_url)
-    lp = api.prepare_study(lora_path)
+    done = automl.export_study(lora_path, exported, storage=l_url)
+    lp = automl.prepare_study(lora_path)
     shared = {n: lp.fixed[n] for n in ("answer_match", "max_new_tokens") if n in lp.fixed}
     log(f"held-out: zero-shot and the exported trial {done.trial} on {len(split)} prompts ...")
     zero = heldout_scores(d.trainer, {**d.fixed, "base_model": str(lp.fixed["base_model"]), **shared,

@@ -56,7 +56,7 @@ def epochs_of(trial: Any) -> int:
 
 
 def run_arm(sampler: str, pruner: str, seed: int, trials: int, workdir: Path) -> dict[str, Any]:
-    from automl.api import run_study
+    from automl import run_study
 
     t0 = time.perf_counter()
     study = run_study(study_doc(sampler, pruner, seed, trials), storage=f"sqlite:///{workdir / 'studies.db'}")

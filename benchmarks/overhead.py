@@ -9,6 +9,9 @@ fit seconds, validation score), stale-trial checks, and the best trial's test sc
     .venv/bin/python benchmarks/overhead.py --storages postgresql   # throw-away local server (tests/pg.py)
 
 Writes benchmarks/results/overhead.md and .json. Arms alternate (A B A B ...) so machine noise hits both.
+
+Internal API: it measures automl's own per-trial cost, so it drives the run layer (runner, storage, studyfile)
+against a plain Optuna script.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import optuna
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from automl import api  # noqa: E402
+import automl  # noqa: E402
 from automl import storage as storage_mod  # noqa: E402
 from automl.runner import prepare, run  # noqa: E402
 
@@ -40,9 +43,9 @@ PARAMS = {
 
 
 def spec_for(trials: int):
-    spec = api.load_study_file(STUDY)
+    spec = automl.load_study_file(STUDY)
     return spec.model_copy(update={
-        "params": {k: v for k, v in api.load_study_file(STUDY).params.items() if k in PARAMS} or None,
+        "params": {k: v for k, v in automl.load_study_file(STUDY).params.items() if k in PARAMS} or None,
         "fixed": FIXED, "trials": trials, "sampler": {"name": "random"}, "seed": 0,
         "pruner": {"name": "median", "n_startup_trials": 1000},  # consulted every report, never prunes: same work
     })

@@ -6,6 +6,8 @@
 Each study: 6 parameters (log-float, float, int, categorical, a conditional float, a conditional int),
 10 intermediate values per trial with a learning_curve user attr, ~25% pruned and ~3% failed trials,
 one-second-apart timestamps. Times are wall-clock seconds of ``write_report`` (best of ``--repeat``).
+
+Internal API: it measures the report's packing itself (report, report.html).
 """
 
 from __future__ import annotations

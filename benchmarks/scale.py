@@ -12,6 +12,8 @@ per trial, PostgreSQL's CPU per trial, and whether the study holds exactly the b
     nice -n 19 .venv/bin/python -m benchmarks.scale --workers 4 --seconds 0.1 --quick     # smoke (tests)
 
 Rows are merged into --json (by label, storage, N, L) and the whole table is written to --md.
+
+Internal API: it times one claim of the worker loop and its stale-trial scan (run.loop, storage, proxy).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.trainers.base import FitResult, TabularTrainer
+from automl.trainers import FitResult, TabularTrainer
 
 
 class SleepTrainer(TabularTrainer):

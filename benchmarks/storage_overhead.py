@@ -11,6 +11,8 @@ Repeats are interleaved (plain, automl, plain, automl, ...) and the median per-t
 Run (PostgreSQL: pass --postgres URL, or let it start a throw-away server with tests/pg.py):
     nice -n -15 .venv/bin/python benchmarks/storage_overhead.py --trials 40 --repeats 3
 Writes benchmarks/storage_overhead.json and .md.
+
+Internal API: it times the objective and the storages apart from the CLI (objective, parallel, runner, storage).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 
 def prepared_study(folder: Path):
-    from automl import api
+    import automl
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
@@ -51,7 +53,7 @@ def prepared_study(folder: Path):
         "fixed": {"num_boost_round": 5, "early_stopping_rounds": 0, "min_child_samples": 5, "report_every": 5},
     }
     (folder / "s.yaml").write_text(yaml.safe_dump(doc))
-    return api.prepare_study(folder / "s.yaml")
+    return automl.prepare_study(folder / "s.yaml")
 
 
 def plain(prepared, url: str, trials: int) -> float:

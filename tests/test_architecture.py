@@ -256,3 +256,48 @@ def test_study_meta_reads_what_a_run_stored_and_nothing_from_a_plain_study(study
     assert attrs.read(study.user_attrs) == meta
     odd = attrs.read({attrs.METRIC: "auc", attrs.TEST_SCORES: "x", attrs.COMPLETE: "yes", attrs.WARM_START: True})
     assert odd.metric == ["auc"] and odd.test_scores == {} and not odd.complete and odd.warm_start is None
+
+
+#: The public surface (issue 16): everything else in automl/ is internal and may change between versions.
+PUBLIC = ("automl", "automl.trainers", "automl.errors", "automl.testing")
+
+
+def _automl_imports(path: Path) -> set[str]:
+    """The automl modules a file imports (``from automl import x`` of a module counts as ``automl.x``)."""
+    mods = modules(REPO)
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.split(".")[0] == "automl")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "automl" and not node.level:
+            for a in node.names:
+                sub = f"{node.module}.{a.name}"
+                out.add(sub if sub in mods else node.module)
+    return out
+
+
+def test_the_public_modules_name_what_they_export():
+    import importlib
+
+    for name in PUBLIC:
+        module = importlib.import_module(name)
+        assert module.__all__, name
+        for attr in module.__all__:
+            assert getattr(module, attr) is not None, f"{name}.{attr}"
+
+
+def test_the_example_plugin_uses_only_the_public_surface():
+    for f in (REPO / "examples").rglob("*.py"):
+        internal = sorted(m for m in _automl_imports(f) if m not in PUBLIC)
+        assert not internal, f"{f.relative_to(REPO)} imports internal modules: {internal}"
+
+
+def test_benchmarks_use_the_public_api_or_say_why_not():
+    """A benchmark that imports an internal module says why in its docstring (a line starting "Internal API:")."""
+    silent = []
+    for f in sorted((REPO / "benchmarks").rglob("*.py")):
+        internal = sorted(m for m in _automl_imports(f) if m not in PUBLIC)
+        doc = ast.get_docstring(ast.parse(f.read_text())) or ""
+        if internal and not any(line.strip().startswith("Internal API:") for line in doc.splitlines()):
+            silent.append(f"{f.relative_to(REPO)}: {', '.join(internal)}")
+    assert not silent, "benchmarks importing internals without saying why:\n" + "\n".join(silent)

@@ -187,7 +187,11 @@ def record_test_scores(prepared: Prepared, study: optuna.Study, max_trials: int 
     keep = {t.number for t in best[:max_trials]}
     stored = {k: v for k, v in stored.items() if k in keep}
     study.set_user_attr(TEST_ATTR, {str(k): v for k, v in stored.items()})
-    study.set_user_attr(TEST_OF_ATTR, "refit on train+valid" if getattr(data, "folds", None) else "trained on the train split")
+    if not getattr(prepared.trainer, "trains", True):
+        of = "used as it is with the trial's settings, nothing trained"
+    else:
+        of = "refit on train+valid" if getattr(data, "folds", None) else "trained on the train split"
+    study.set_user_attr(TEST_OF_ATTR, of)
     return stored
 
 

@@ -1,6 +1,7 @@
-"""The trainer registry: built-in trainers plus plugins under the entry-point group ``automl.trainers``.
+"""The trainer registry: built-in trainers plus plugins under the entry-point group ``automl.trainers``, and what
+a plugin author builds a trainer from (re-exported from :mod:`automl.trainers.base`).
 
-Trainers are imported lazily, so a LightGBM study never imports torch.
+Public: the names in ``__all__``. Trainers are imported lazily, so a LightGBM study never imports torch.
 """
 
 from __future__ import annotations
@@ -23,6 +24,19 @@ BUILTIN: dict[str, str] = {
 #: Built-in trainers that need an optional package (its import name).
 REQUIRES = {"xgboost": "xgboost"}
 ENTRY_POINT_GROUP = "automl.trainers"
+
+#: What a trainer is made of, for plugin authors (see docs/plugins.md): loaded from automl.trainers.base on use.
+BASE_NAMES = ("BaseTrainer", "TabularTrainer", "Exportable", "FitContext", "FitResult", "Knob", "Report", "knob_problems")
+
+__all__ = ["get", "names", "registry", "BUILTIN", "ENTRY_POINT_GROUP", *BASE_NAMES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in BASE_NAMES:
+        from automl.trainers import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'automl.trainers' has no attribute {name!r}")
 
 
 def _available_builtin() -> dict[str, str]:

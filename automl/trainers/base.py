@@ -221,6 +221,9 @@ class BaseTrainer(abc.ABC):
     #: Whether ``fit`` calls ``report`` after each step (False: a trial is one step, e.g. decoding without
     #: training, and no pruner can act on it).
     reports_steps: bool = True
+    #: Whether ``fit`` trains a model (False: it only sets up one to use as it is, e.g. decoding knobs), so a test
+    #: score is of "this trial's settings", not of a model trained on the train split.
+    trains: bool = True
 
     @abc.abstractmethod
     def load_data(self, spec: Any) -> Any:

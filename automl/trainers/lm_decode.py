@@ -43,6 +43,7 @@ class LMDecodeTrainer(LMTrainer):
     name = "lm-decode"
     description = "tune the decoding and prompt of a causal language model (temperature, top_p, few_shot, ...) on JSONL prompts"
     reports_steps = False  # nothing is trained: a trial is one decoding pass, scored in evaluate
+    trains = False
     param_names = tuple(DEFAULTS)
     defaults = DEFAULTS
     metric_names = ("exact_match", "pass_at_k", "tokens_generated", "seconds_per_prompt")

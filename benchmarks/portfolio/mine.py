@@ -21,6 +21,9 @@ The committed portfolio came from ``--candidates 160 --repeats 1`` (benchmarks/r
 did not fit the shared 2-core machine's time (about 48 minutes for 1 repeat plus the interrupted start of a
 3-repeat run, whose extra repeats of TenMileRace and storms the cache kept and the analysis averages).
     python -m benchmarks.portfolio.mine --work /tmp/portfolio-work --analyze-only   # from the cache
+
+Internal API: it fits each candidate configuration with the LightGBM trainer directly (no study per candidate) on
+automl's own split and metric (data, metrics, space, studyfile, trainers.lightgbm).
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def run_unit(task_name: str, repeat: int, work: str, n_candidates: int, seed: in
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from automl.data import load
     from automl.metrics import DEFAULT_METRIC, METRICS
-    from automl.trainers.base import FitContext
+    from automl.trainers import FitContext
     from automl.trainers.lightgbm import LightGBMTrainer
     from benchmarks.portfolio.tasks import by_name
 

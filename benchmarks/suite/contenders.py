@@ -6,6 +6,10 @@ start, and the test score of its final choice. The baselines share one evaluatio
 trainer used as a plain ``lgb.train`` with early stopping on the validation split, no pruning), so they differ
 only in the search; automl runs through ``automl.runner`` with its defaults (no ``params``: its own space,
 sampler and pruner). LightGBMTuner builds its own ``lgb.train`` calls on Datasets of the same split.
+
+Internal API: trial mode runs automl in-process (runner, studyfile), the peers score with automl's metric table and
+LightGBM metric names (metrics, trainers.lightgbm), and the wall-clock study file is checked against the published
+schema (schema).
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class Evaluator:
         self.t0 = time.perf_counter()
 
     def fit(self, params: dict[str, Any]) -> Any:
-        from automl.trainers.base import FitContext
+        from automl.trainers import FitContext
 
         p = {**params, "num_threads": 1, "num_boost_round": self.budget.rounds,
              "early_stopping_rounds": self.budget.early_stopping}

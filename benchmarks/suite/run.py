@@ -4,6 +4,8 @@
     .venv/bin/python -m benchmarks.suite --full              # by hand, hours: every task, 5 seeds, 100 trials
 
 Results go to benchmarks/results/suite-<mode>.{md,json,html} (``--out`` elsewhere).
+
+Internal API: trial mode prepares each task's study in-process (runner, studyfile).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Each task writes its table once to a Parquet file in the work directory; every c
 train/valid/test split from ``automl.data.load`` (same file, same split seed, stratified for classification),
 and the metric is automl's default for the task (rmse or logloss). A task whose package is not installed is
 skipped with a message naming the package to install.
+
+Internal API: every contender gets the same features, encoded as automl encodes them (data).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from automl.errors import TrialFailed
-from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
+from automl.trainers import FitContext, FitResult, Report, TabularTrainer
 
 #: Our own keys, not passed to scikit-learn: boosting iterations between two reports.
 REPORT_EVERY = 10
