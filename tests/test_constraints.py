@@ -45,6 +45,17 @@ def test_every_trial_is_measured_and_the_export_meets_the_limits_on_a_re_measure
     assert done.ensemble or manifest["constraints"]["measured"]["model_bytes"] <= limit
     loaded = export.load(tmp_path / "exp")
     assert loaded is not None
+    # the report marks the trials that broke a constraint, with the constraint and by how much
+    from automl.report.html import feasibility, trial_rows
+
+    cols, rows = trial_rows(study)
+    col = cols.index("feasible")
+    marks = {r[0]: r[col] for r in rows}
+    assert all(marks[t.number].startswith("no: model_bytes +") for t in over)
+    assert all(marks[t.number] == "yes" for t in study.trials if constraints.feasible(t))
+    assert feasibility(over[0]) == marks[over[0].number]
+    page = api.write_report(study, tmp_path / "r.html").read_text()
+    assert f"{len(over)} broke a constraint" in page
 
 
 def test_an_unknown_constraint_is_a_study_file_error_listing_the_known_ones(study_file, tmp_path):

@@ -81,12 +81,14 @@ def _fmt(v: Any) -> str:
 def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
     """Columns and rows of the trials table (blank where a conditional parameter was inactive).
 
-    Columns: number, state, one per objective, duration_s, each parameter, each user attribute
-    (``attr:<name>``; ``learning_curve`` skipped), and ``pareto`` for multi-objective studies.
+    Columns: number, state, one per objective, duration_s, ``feasible`` (yes / "no: <constraint> +<excess>") when
+    the study has ``constraints:``, each parameter, each user attribute (``attr:<name>``; ``learning_curve``
+    skipped), and ``pareto`` for multi-objective studies.
     """
     trials = study.get_trials(deepcopy=False)
     names = F.objective_names(study)
-    base = ["number", "state", *names, "duration_s"]
+    constrained = any(getattr(t, "constraints", None) for t in trials)
+    base = ["number", "state", *names, "duration_s", *(["feasible"] if constrained else [])]
     params = sorted({p for t in trials for p in t.params})
     attrs = sorted({a for t in trials for a in t.user_attrs if a not in SKIP_ATTRS})
     pcols = [p if p not in base else f"param:{p}" for p in params]
@@ -96,12 +98,21 @@ def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for t in trials:
         vals = list(t.values) if t.values else [None] * len(names)
-        row = [t.number, t.state.name, *vals, F.duration_s(t), *[t.params.get(p) for p in params],
-               *[t.user_attrs.get(a) for a in attrs]]
+        row = [t.number, t.state.name, *vals, F.duration_s(t), *([feasibility(t)] if constrained else []),
+               *[t.params.get(p) for p in params], *[t.user_attrs.get(a) for a in attrs]]
         if multi:
             row.append("yes" if t.number in front else None)
         rows.append(row)
     return cols, rows
+
+
+def feasibility(trial: Any) -> str | None:
+    """"yes", "no: <name> +<excess>, ..." (the constraints it broke and by how much), or None when not measured."""
+    excess = getattr(trial, "constraints", None) or {}
+    if not excess:
+        return None
+    broken = [f"{n} +{_fmt(v)}" for n, v in sorted(excess.items()) if v > 0]
+    return "no: " + ", ".join(broken) if broken else "yes"
 
 
 def best_numbers(study: optuna.Study) -> set[int]:
@@ -174,6 +185,8 @@ def header_facts(study: optuna.Study, url: str | None = None) -> dict[str, Any]:
         "storage": mask(url) if url else storage_url(study),
         "counts": {k: v for k, v in counts.items() if v},
         "trials": len(trials),
+        "infeasible": sum(1 for t in trials if any(v > 0 for v in (getattr(t, "constraints", None) or {}).values())),
+        "constrained": any(getattr(t, "constraints", None) for t in trials),
         "best": best,
         "test_scores": test_scores,
         "test_scores_of": ua.get(attrs.TEST_SCORES_OF) or "trained on the train split",
@@ -212,7 +225,9 @@ def _header_html(f: dict[str, Any]) -> str:
         rows.append(("data", f"{f['data']}" + (f" (fingerprint {f['fingerprint']})" if f["fingerprint"] else "")))
     if f["storage"]:
         rows.append(("storage", f["storage"]))
-    rows.append(("trials", f"{f['trials']}: " + (", ".join(f"{v} {k}" for k, v in f["counts"].items()) or "none")))
+    rows.append(("trials", f"{f['trials']}: " + (", ".join(f"{v} {k}" for k, v in f["counts"].items()) or "none")
+                 + (f"; {f['infeasible']} broke a constraint (never the best trial or exported; column feasible)"
+                    if f.get("infeasible") else "; every measured trial met the constraints" if f.get("constrained") else "")))
     t = f["time"]
     if t["trial_seconds_total"] is not None:
         rows.append(("time", f"{_seconds(t['wall_seconds'])} wall clock, {_seconds(t['trial_seconds_total'])} in trials; "
