@@ -13,7 +13,7 @@ from automl import api, export
 from automl.cli import app
 from automl.trainers.auto import MODEL_PARAM, FamilyPruner
 
-FAST = {"lightgbm.num_boost_round": 40, "xgboost.num_boost_round": 40, "random-forest.n_estimators": 20, "random-forest.stage_trees": 10,
+FAST = {"lightgbm.num_boost_round": 40, "xgboost.num_boost_round": 40, "catboost.num_boost_round": 40, "random-forest.n_estimators": 20, "random-forest.stage_trees": 10,
         "extra-trees.n_estimators": 20, "extra-trees.stage_trees": 10}
 
 
@@ -61,7 +61,7 @@ def test_model_auto_exports_and_predicts_whatever_won(study_file, tmp_path):
 def test_model_list_and_prefixed_params_and_fixed(study_file, tmp_path):
     params = {"random-forest.min_samples_leaf": {"type": "int", "low": 2, "high": 4},
               "model": {"type": "categorical", "choices": ["random-forest", "linear"]}}
-    fixed = {k: v for k, v in FAST.items() if not k.startswith(("extra-trees.", "xgboost."))}
+    fixed = {k: v for k, v in FAST.items() if not k.startswith(("extra-trees.", "xgboost.", "catboost."))}
     path = _auto(study_file, model=["random-forest", "linear", "lightgbm"], params=params, trials=6, fixed=fixed)
     study = api.run_study(path, storage=f"sqlite:///{tmp_path / 'l.db'}", progress=False)
     fams = {t.params[MODEL_PARAM] for t in study.trials}
@@ -77,7 +77,7 @@ def test_model_list_and_prefixed_params_and_fixed(study_file, tmp_path):
     (["lightgbm", "lightgbm"], {}, "must name each trainer once"),
     ("auto", {"num_leaves": 8}, "fixed.num_leaves: with several trainers, prefix a parameter with its trainer"),
     ("auto", {"lightgbm.num_leavs": 8}, "fixed.lightgbm.num_leavs: is not a LightGBM parameter"),
-    ("auto", {"catboost.depth": 4}, "'catboost' is not one of this study's trainers"),
+    ("auto", {"mlp.epochs": 4}, "'mlp' is not one of this study's trainers"),
     ("auto", {"random-forest.n_estimators": 0}, "fixed.random-forest.n_estimators: must be >= 1"),
 ])
 def test_bad_model_lists_and_names_are_study_file_errors(study_file, tmp_path, model, fixed, needle):
@@ -158,9 +158,10 @@ def test_model_auto_resumes_with_jobs_and_reports(study_file, tmp_path):
     assert "random-forest" in html and "linear" in html
 
 
+@pytest.mark.parametrize("trainer", ["xgboost", "catboost"])
 @pytest.mark.parametrize("kind", ["regression", "binary", "multiclass"])
-def test_xgboost_trainer_fits_reports_exports_and_predicts(tmp_path, kind):
-    pytest.importorskip("xgboost")
+def test_boosting_trainers_fit_report_export_and_predict(tmp_path, kind, trainer):
+    pytest.importorskip(trainer)
     from conftest import make_classification_frame, make_regression_frame
 
     if kind == "regression":
@@ -169,13 +170,13 @@ def test_xgboost_trainer_fits_reports_exports_and_predicts(tmp_path, kind):
         df, target = make_classification_frame(n=160, classes=2 if kind == "binary" else 3), "label"
         df["cat"] = np.where(df["a"] > 0, "hi", "lo")
     df.to_csv(tmp_path / "x.csv", index=False)
-    doc = {"data": {"path": "x.csv", "target": target, "cv": 0}, "model": "xgboost", "trials": 3, "seed": 0,
+    doc = {"data": {"path": "x.csv", "target": target, "cv": 0}, "model": trainer, "trials": 3, "seed": 0,
            "fixed": {"num_boost_round": 40, "early_stopping_rounds": 10}}
     (tmp_path / "s.yaml").write_text(json.dumps(doc))
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = api.run_study(tmp_path / "s.yaml", storage=url, progress=False)
     t0 = min(study.trials, key=lambda t: t.number)
-    assert t0.user_attrs["automl:warm_start"] == "xgboost-defaults"
+    assert t0.user_attrs["automl:warm_start"] == f"{trainer}-defaults"
     assert t0.user_attrs["learning_curve"] and t0.user_attrs["best_iteration"] <= 40
     done = api.export_study(tmp_path / "s.yaml", tmp_path / "exp", storage=url, test_rows=True)
     got = export.predict_file(tmp_path / "exp", tmp_path / "exp" / "test_rows.csv")

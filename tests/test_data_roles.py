@@ -221,10 +221,10 @@ def test_bad_weights_are_study_file_errors(tmp_path, values, needle):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "s.yaml"]
 
 
-@pytest.mark.parametrize("model", ["mlp", "random-forest", "linear", "xgboost"])
+@pytest.mark.parametrize("model", ["mlp", "random-forest", "linear", "xgboost", "catboost"])
 def test_every_tabular_trainer_takes_weights(tmp_path, model):
-    if model == "xgboost":
-        pytest.importorskip("xgboost")
+    if model in ("xgboost", "catboost"):
+        pytest.importorskip(model)
     df = _frame(n=120).drop(columns=["row_id", "day"])
     df["w"] = np.linspace(0.1, 3.0, len(df))
     path = _spec(tmp_path, df, weight="w", cv=0)

@@ -33,13 +33,16 @@ def _run(tmp_path, regression_csv, model, fixed, params=None):
      ["params.max_bin: every value must be >= 2 (XGBoost's check of max_bin) (got 0 and 1)",
       "fixed.eta: must be >= 0 (XGBoost's check of learning_rate) (got -1)",
       "fixed.subsample: must be in [0, 1] (XGBoost's check of subsample) (got 2)"]),
+    ("catboost", {"depth": 40, "learning_rate": -1}, {"l2_leaf_reg": {"type": "float", "low": -2, "high": -1}},
+     ["params.l2_leaf_reg: every value is refused by CatBoost: L2LeafRegularizer should be >= 0", "fixed.depth: is refused by CatBoost: Maximum tree depth is 16",
+      "fixed.learning_rate: must be > 0 (got -1)"]),
     ("auto", {"lightgbm.learning_rate": -1, "random-forest.n_estimators": 0}, None,
      ["fixed.lightgbm.learning_rate: must be > 0.0 (LightGBM's check of learning_rate) (got -1)",
       "fixed.random-forest.n_estimators: must be >= 1 (got 0)"]),
 ])
 def test_values_the_library_refuses_are_study_file_errors(tmp_path, regression_csv, model, fixed, params, lines):
-    if model == "xgboost":
-        pytest.importorskip("xgboost")
+    if model in ("xgboost", "catboost"):
+        pytest.importorskip(model)
     res, path = _run(tmp_path, regression_csv, model, fixed, params)
     assert res.exit_code == 2, res.output
     for line in lines:
@@ -48,10 +51,10 @@ def test_values_the_library_refuses_are_study_file_errors(tmp_path, regression_c
     assert not (tmp_path / "s.db").exists()  # nothing written
 
 
-@pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "catboost"])
 def test_the_defaults_spaces_and_warm_starts_pass_the_library_checks(name):
-    if name == "xgboost":
-        pytest.importorskip("xgboost")
+    if name in ("xgboost", "catboost"):
+        pytest.importorskip(name)
     t = trainers.get(name)
     for task in t.tasks:
         space = {n: ParamSpec.model_validate(p) for n, p in t.default_space(task).items()}

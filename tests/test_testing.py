@@ -14,7 +14,8 @@ from automl.trainers.base import BaseTrainer
 from automl.trainers.lightgbm import LightGBMTrainer
 
 REPO = Path(__file__).resolve().parents[1]
-QUICK = {"lightgbm": {"num_boost_round": 30}, "xgboost": {"num_boost_round": 30}, "auto": {"lightgbm.num_boost_round": 30}}
+QUICK = {"lightgbm": {"num_boost_round": 30}, "xgboost": {"num_boost_round": 30}, "catboost": {"num_boost_round": 30},
+         "auto": {"lightgbm.num_boost_round": 30, "catboost.num_boost_round": 30}}
 
 
 @pytest.mark.parametrize("name", [n for n in trainers.names() if trainers.get(n).data_kind == "tabular"])

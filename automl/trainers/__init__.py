@@ -17,12 +17,13 @@ BUILTIN: dict[str, str] = {
     "extra-trees": "automl.trainers.sklearn_models:ExtraTreesTrainer",
     "linear": "automl.trainers.sklearn_models:LinearTrainer",
     "xgboost": "automl.trainers.xgboost_trainer:XGBoostTrainer",
+    "catboost": "automl.trainers.catboost_trainer:CatBoostTrainer",
     "auto": "automl.trainers.auto:AutoTrainer",
     "causal-lm": "automl.trainers.causal_lm:CausalLMTrainer",
     "lm-decode": "automl.trainers.lm_decode:LMDecodeTrainer",
 }
 #: Built-in trainers that need an optional package (its import name).
-REQUIRES = {"xgboost": "xgboost"}
+REQUIRES = {"xgboost": "xgboost", "catboost": "catboost"}
 ENTRY_POINT_GROUP = "automl.trainers"
 
 #: What a trainer is made of, for plugin authors (see docs/plugins.md): loaded from automl.trainers.base on use.

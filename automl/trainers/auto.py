@@ -24,9 +24,10 @@ import optuna
 from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
 
 #: The families ``model: auto`` searches, when installed, cheapest first (the order of the first trials).
-AUTO_FAMILIES = ("linear", "lightgbm", "xgboost", "extra-trees", "random-forest")
+AUTO_FAMILIES = ("linear", "lightgbm", "xgboost", "catboost", "extra-trees", "random-forest")
 #: What to install for a family that is not there.
 INSTALL = {"lightgbm": "pip install lightgbm", "xgboost": "pip install 'automl[boost]' (XGBoost)",
+           "catboost": "pip install 'automl[boost]' (CatBoost)",
            "mlp": "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"}
 MODEL_PARAM = "model"
 FAMILY_FILE = "family.json"
@@ -48,7 +49,8 @@ class Chosen:
 
 class AutoTrainer(TabularTrainer):
     name = "auto"
-    description = ("model selection across tabular trainers (linear, lightgbm, xgboost when installed, extra-trees, "
+    description = ("model selection across tabular trainers (linear, lightgbm, xgboost and catboost when installed, "
+                   "extra-trees, "
                    "random-forest): the family is the first parameter, each family's space conditional on it")
 
     def __init__(self, families: Iterable[str] | None = None):
