@@ -4,12 +4,14 @@
 
 Fits ``TabularPredictor(label, problem_type, eval_metric).fit(dev, time_limit=SECONDS, presets="medium_quality",
 num_cpus=1, num_gpus=0)`` and writes the test rows' predictions (regression: one column ``prediction``;
-classification: one ``proba_<class>`` column per class) and, on its last line, nothing else. Only the standard
+classification: one ``proba_<class>`` column per class), and beside it ``OUT.csv.models.json``: the models AutoGluon
+trained and the one it predicts with. Only the standard
 library, pandas and autogluon are imported, so the suite can call it from any interpreter that has AutoGluon.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 
@@ -26,6 +28,8 @@ def main(argv: list[str]) -> int:
         predictor = TabularPredictor(label=target, problem_type=problem, eval_metric=metric, path=tmp, verbosity=0)
         predictor.fit(dev, time_limit=float(seconds), presets="medium_quality", num_cpus=1, num_gpus=0,
                       ag_args_fit={"random_seed": int(seed)})
+        with open(out + ".models.json", "w", encoding="utf-8") as f:
+            json.dump({"models": list(predictor.model_names()), "best": predictor.model_best}, f)
         X = test.drop(columns=[target])
         if task == "regression":
             pd.DataFrame({"prediction": predictor.predict(X)}).to_csv(out, index=False)

@@ -561,6 +561,11 @@ def wall_autogluon(name: str, split: Split, budget: WallBudget, seed: int) -> Ru
     if proc.returncode != 0:
         raise ContenderFailed(f"autogluon exited {proc.returncode}: {(proc.stderr or proc.stdout)[-1500:]}")
     frame = pd.read_csv(preds)
+    models = Path(f"{preds}.models.json")
+    if models.exists():  # which models AutoGluon trained in the time, and the one it predicts with
+        import json
+
+        out.extra.update(json.loads(models.read_text()))
     if split.classes is None:
         out.test = split.score(frame["prediction"].to_numpy(dtype=float))
     else:
@@ -665,6 +670,16 @@ def wall_automl(name: str, split: Split, budget: WallBudget, seed: int, override
         classes = json.loads((work / "export" / "predict.json").read_text())["classes"]
         out.test = split.score(preds[[f"proba_{c}" for c in classes]].to_numpy(dtype=float), classes=classes)
     study = optuna.load_study(study_name=spec["name"], storage=f"sqlite:///{work / (spec['name'] + '.db')}")
+    info = json.loads((work / "export" / "predict.json").read_text())
+    by_number = {t.number: t for t in study.trials}
+    if any("model" in t.params for t in study.trials):  # model: auto: the trials per family, what was handed over
+        from collections import Counter
+
+        out.extra["families"] = dict(Counter(t.params.get("model") for t in study.trials if t.state.name == "COMPLETE"))
+    members = info.get("ensemble") or []
+    out.extra["handed_over"] = ([{"trial": m["trial"], "weight": round(m["weight"], 3),
+                                  **({"model": by_number[m["trial"]].params.get("model")} if "model" in by_number[m["trial"]].params else {})}
+                                 for m in members] if members else "best trial")
     for t in sorted(study.trials, key=lambda t: t.number):
         if t.datetime_complete is None:
             continue
