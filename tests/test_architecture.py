@@ -301,3 +301,12 @@ def test_benchmarks_use_the_public_api_or_say_why_not():
         if internal and not any(line.strip().startswith("Internal API:") for line in doc.splitlines()):
             silent.append(f"{f.relative_to(REPO)}: {', '.join(internal)}")
     assert not silent, "benchmarks importing internals without saying why:\n" + "\n".join(silent)
+
+
+def test_the_run_layer_takes_the_search_as_spec_built_it():
+    """From cli.run to trainer.fit each layer is entered once (issue 16): the sampler, pruner, space fingerprint
+    and warm start are built in automl.spec; the run layer (automl/run/) does not reach back into them."""
+    graph = import_graph(REPO)
+    back = {m: sorted(d for d in deps if d in ("automl.samplers", "automl.space", "automl.studyfile"))
+            for m, deps in graph.items() if m.startswith("automl.run")}
+    assert not any(back.values()), back
