@@ -72,7 +72,11 @@ def apply(model: Any, *, r: int, alpha: float | None, dropout: float, target: st
     conv1d = any(type(m).__name__ == "Conv1D" for n, m in model.named_modules() if n in set(names))
     config = LoraConfig(r=int(r), lora_alpha=float(alpha if alpha is not None else 2 * r), lora_dropout=float(dropout),
                         target_modules=names, bias="none", task_type="CAUSAL_LM", fan_in_fan_out=conv1d)
-    return get_peft_model(model, config)
+    import warnings
+
+    with warnings.catch_warnings():  # peft asks transformers' deprecated is_gradient_checkpointing: not the user's to fix
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def merge(model: Any) -> Any:
