@@ -221,6 +221,9 @@ class BaseTrainer(abc.ABC):
     #: Whether ``fit`` calls ``report`` after each step (False: a trial is one step, e.g. decoding without
     #: training, and no pruner can act on it).
     reports_steps: bool = True
+    #: Whether ``fit`` ends soon after ``ctx.stop()`` turns true, keeping its model so far (boosted trees, staged
+    #: forests): a timed run then starts a trial that may be cut short at the deadline (see automl.run.loop).
+    stops_at_deadline: bool = False
     #: Whether ``fit`` trains a model (False: it only sets up one to use as it is, e.g. decoding knobs), so a test
     #: score is of "this trial's settings", not of a model trained on the train split.
     trains: bool = True

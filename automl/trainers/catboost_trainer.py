@@ -114,6 +114,7 @@ class Model:
 class CatBoostTrainer(TabularTrainer):
     name = "catboost"
     step_unit = "boosting round"
+    stops_at_deadline = True  # the training callback ends the fit when ctx.stop() says so
     description = ("gradient-boosted oblivious trees (CatBoost, optional: pip install 'automl[boost]'); CatBoost's "
                    "parameter names, its own encoding of categories")
 

@@ -166,6 +166,7 @@ class LightGBMTrainer(TabularTrainer):
     name = "lightgbm"
     description = "gradient-boosted trees (LightGBM); accepts LightGBM's parameter names and aliases"
     step_unit = "boosting round"
+    stops_at_deadline = True  # the training callback ends the fit when ctx.stop() says so
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
         return {

@@ -99,6 +99,7 @@ class Model:
 class XGBoostTrainer(TabularTrainer):
     name = "xgboost"
     step_unit = "boosting round"
+    stops_at_deadline = True  # the training callback ends the fit when ctx.stop() says so
     description = "gradient-boosted trees (XGBoost, optional: pip install 'automl[boost]'); XGBoost's parameter names"
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
