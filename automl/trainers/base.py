@@ -140,6 +140,14 @@ def boosting_refit_params(params: Mapping[str, Any], user_attrs: Mapping[str, An
     return out
 
 
+#: The knobs every boosted-tree trainer adds to its library's parameters (consumed by automl, not passed on).
+BOOSTING_KNOBS = {
+    "num_boost_round": Knob(1000, "int", low=1),
+    "early_stopping_rounds": Knob(50, "int", low=0),  # 0 = no early stopping
+    "report_every": Knob(None, "int", low=1),  # None: about 100 reports per fit at most
+}
+
+
 def boosting_pruner_defaults(rounds: Any) -> dict[str, dict[str, Any]]:
     """Median/percentile pruning of boosted trees waits for a fifth of the fit (200 of 1,000 rounds) and 10 finished
     trials (see LightGBMTrainer.pruner_defaults for why)."""
@@ -338,3 +346,22 @@ def exportable(trainer: Any) -> bool:
     predict and an ensemble need."""
     cls = type(trainer)
     return getattr(cls, "save_model", None) not in (None, TabularTrainer.save_model) and hasattr(cls, "predict")
+
+
+class BoostingTrainer(TabularTrainer):
+    """What the boosted-tree trainers (LightGBM, XGBoost, CatBoost) share: rounds as steps, :data:`BOOSTING_KNOBS`,
+    the small-data CV rule, pruning that waits for a fifth of the rounds, a refit of the trial's best number of
+    rounds, and a fit that stops at the deadline (its training callback checks ``ctx.stop()``)."""
+
+    step_unit = "boosting round"
+    stops_at_deadline = True
+
+    def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
+        return small_data_cv(rows, features, timeout)
+
+    def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return boosting_pruner_defaults(fixed.get("num_boost_round", BOOSTING_KNOBS["num_boost_round"].default))
+
+    def final_params(self, params: dict[str, Any], user_attrs: Any) -> dict[str, Any]:
+        """The refit has no validation split to early-stop on: train the trial's best number of rounds."""
+        return boosting_refit_params(params, user_attrs)

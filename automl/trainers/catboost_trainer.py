@@ -15,23 +15,17 @@ import numpy as np
 
 from automl.metrics import BINARY, MULTICLASS, REGRESSION
 from automl.trainers.base import (
+    BOOSTING_KNOBS,
+    BoostingTrainer,
     FitContext,
     FitResult,
     Knob,
     Report,
-    TabularTrainer,
-    boosting_pruner_defaults,
-    boosting_refit_params,
     knob_problems,
     library_value_problems,
-    small_data_cv,
 )
 
-EXTRA_KNOBS = {
-    "num_boost_round": Knob(1000, "int", low=1),
-    "early_stopping_rounds": Knob(50, "int", low=0),  # 0 = none
-    "report_every": Knob(None, "int", low=1),  # None: about 100 reports per fit
-}
+EXTRA_KNOBS = BOOSTING_KNOBS
 EXTRA = {n: k.default for n, k in EXTRA_KNOBS.items()}
 #: Values CatBoost accepts without a word but that make no model (a negative learning rate trains backwards).
 OWN_KNOBS = {"learning_rate": Knob(0.1, "float", low=0.0, low_open=True)}
@@ -111,10 +105,8 @@ class Model:
         return p[:, 1] if self.task == BINARY and p.ndim == 2 else p
 
 
-class CatBoostTrainer(TabularTrainer):
+class CatBoostTrainer(BoostingTrainer):
     name = "catboost"
-    step_unit = "boosting round"
-    stops_at_deadline = True  # the training callback ends the fit when ctx.stop() says so
     description = ("gradient-boosted oblivious trees (CatBoost, optional: pip install 'automl[boost]'); CatBoost's "
                    "parameter names, its own encoding of categories")
 
@@ -129,12 +121,6 @@ class CatBoostTrainer(TabularTrainer):
 
     def warm_start(self, task: str) -> list[tuple[str, dict[str, Any]]]:
         return [("catboost-defaults", dict(CATBOOST_DEFAULTS))]
-
-    def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
-        return small_data_cv(rows, features, timeout)
-
-    def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        return boosting_pruner_defaults(fixed.get("num_boost_round", EXTRA["num_boost_round"]))
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         from automl.errors import suggest
@@ -202,9 +188,6 @@ class CatBoostTrainer(TabularTrainer):
 
     def predict(self, result: FitResult, X: Any) -> np.ndarray:
         return result.model.predict(X)
-
-    def final_params(self, params: dict[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:
-        return boosting_refit_params(params, user_attrs)
 
     def save_model(self, result: FitResult, directory: Any) -> None:
         d = Path(directory)

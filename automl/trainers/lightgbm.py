@@ -17,20 +17,14 @@ from automl.trainers import base as _base
 from automl.trainers.base import (
     FitContext,
     FitResult,
-    Knob,
     Report,
-    TabularTrainer,
     knob_problems,
     library_value_problems,
 )
 
 #: Our own keys, consumed here and not passed to LightGBM, with the values each accepts (checked before a study
 #: is written; LightGBM's own parameters are LightGBM's to check).
-EXTRA_KNOBS = {
-    "num_boost_round": Knob(1000, "int", low=1),
-    "early_stopping_rounds": Knob(50, "int", low=0),  # 0 = no early stopping
-    "report_every": Knob(None, "int", low=1),  # None: about 100 reports per fit at most, see _report_every
-}
+EXTRA_KNOBS = _base.BOOSTING_KNOBS
 EXTRA = {n: k.default for n, k in EXTRA_KNOBS.items()}
 
 #: A trial cut short by the time budget keeps at least this many rounds.
@@ -162,11 +156,9 @@ def _report_every(num_boost_round: int) -> int:
     return max(1, num_boost_round // 100)
 
 
-class LightGBMTrainer(TabularTrainer):
+class LightGBMTrainer(_base.BoostingTrainer):
     name = "lightgbm"
     description = "gradient-boosted trees (LightGBM); accepts LightGBM's parameter names and aliases"
-    step_unit = "boosting round"
-    stops_at_deadline = True  # the training callback ends the fit when ctx.stop() says so
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
         return {

@@ -14,23 +14,16 @@ import numpy as np
 
 from automl.metrics import BINARY, MULTICLASS, REGRESSION
 from automl.trainers.base import (
+    BOOSTING_KNOBS,
+    BoostingTrainer,
     FitContext,
     FitResult,
-    Knob,
     Report,
-    TabularTrainer,
-    boosting_pruner_defaults,
-    boosting_refit_params,
     knob_problems,
     library_value_problems,
-    small_data_cv,
 )
 
-EXTRA_KNOBS = {
-    "num_boost_round": Knob(1000, "int", low=1),
-    "early_stopping_rounds": Knob(50, "int", low=0),  # 0 = none
-    "report_every": Knob(None, "int", low=1),  # None: about 100 reports per fit
-}
+EXTRA_KNOBS = BOOSTING_KNOBS
 EXTRA = {n: k.default for n, k in EXTRA_KNOBS.items()}
 #: XGBoost's tree-booster parameters (and aliases) that a study may set; XGBoost checks their values.
 PARAMS = frozenset({
@@ -96,10 +89,8 @@ class Model:
         return out
 
 
-class XGBoostTrainer(TabularTrainer):
+class XGBoostTrainer(BoostingTrainer):
     name = "xgboost"
-    step_unit = "boosting round"
-    stops_at_deadline = True  # the training callback ends the fit when ctx.stop() says so
     description = "gradient-boosted trees (XGBoost, optional: pip install 'automl[boost]'); XGBoost's parameter names"
 
     def default_space(self, task: str) -> dict[str, dict[str, Any]]:
@@ -115,12 +106,6 @@ class XGBoostTrainer(TabularTrainer):
 
     def warm_start(self, task: str) -> list[tuple[str, dict[str, Any]]]:
         return [("xgboost-defaults", dict(XGBOOST_DEFAULTS))]
-
-    def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
-        return small_data_cv(rows, features, timeout)
-
-    def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        return boosting_pruner_defaults(fixed.get("num_boost_round", EXTRA["num_boost_round"]))
 
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         from automl.errors import suggest
@@ -197,9 +182,6 @@ class XGBoostTrainer(TabularTrainer):
 
     def predict(self, result: FitResult, X: Any) -> np.ndarray:
         return result.model.predict(X)
-
-    def final_params(self, params: dict[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:
-        return boosting_refit_params(params, user_attrs)
 
     def save_model(self, result: FitResult, directory: Any) -> None:
         d = Path(directory)
