@@ -215,10 +215,3 @@ def test_the_time_kept_after_the_last_trial_counts_the_ensemble_members_a_study_
     assert _expected([], prepared, 1) == 0.0
     assert _expected([4.0], prepared, 2) == pytest.approx(4.0 * (1 + 0.5))
     assert _expected([4.0, 3.0, 5.0], prepared, None) == pytest.approx(4.0 * (1 + 1.0))
-    # a trainer that stops at the deadline starts a trial when half of one fits (cut short, it keeps its model)
-    from automl.run.loop import PARTIAL_START
-    from automl.trainers.lightgbm import LightGBMTrainer
-
-    cuts = SimpleNamespace(data=cv5, trainer=LightGBMTrainer())
-    assert PARTIAL_START == 0.5 and _expected([4.0], cuts, 2) == pytest.approx(4.0 * (0.5 + 0.5))
-    assert _expected([4.0], SimpleNamespace(data=cv5, trainer=SimpleNamespace()), 2) == pytest.approx(4.0 * 1.5)

@@ -219,24 +219,18 @@ def work(
 
 
 
-#: A trainer that stops at the deadline (``stops_at_deadline``) starts a trial when this share of a typical one still
-#: fits before the deadline (with the refits after it): cut short there, it hands over its model so far, and the
-#: time would otherwise go unused (a 15 s digits run of 4 s trials ended at 11.5 s after two).
-PARTIAL_START = 0.5
-
-
 def _expected(durations: list[float], prepared: Any, complete: int | None = None) -> float:
-    """Seconds a next trial is expected to take (the median of this worker's trials; for a trainer that stops at
-    the deadline, :data:`PARTIAL_START` of it), plus the refit that ends the run (:func:`automl.objective.refit_share`
-    of it, for a study of ``complete`` trials after this one).
+    """Seconds a next trial is expected to take (the median of this worker's trials), plus the refit that ends
+    the run (:func:`automl.objective.refit_share` of it, for a study of ``complete`` trials after this one).
 
     Counting the ensemble members a study can have, not always 4, matters where a trial takes seconds: on
     digits (1,437 rows, 10 classes, 5-fold CV, 4 s a trial) a 15 s run stopped after its first trial, 6 s before
-    its deadline, keeping time to refit 4 members of an ensemble that one trial cannot make."""
+    its deadline, keeping time to refit 4 members of an ensemble that one trial cannot make. Starting a trial when
+    only half of one fits (cut short at the deadline) was tried and not kept: it did not help digits at 15 s and
+    made 60 s flights runs end up to 9.8 s late (benchmarks/results/suite-wallclock-partial-start.md)."""
     from automl.objective import refit_share
 
     if not durations:
         return 0.0
     typical = sorted(durations)[len(durations) // 2]
-    trial = PARTIAL_START if getattr(getattr(prepared, "trainer", None), "stops_at_deadline", False) else 1.0
-    return typical * (trial + refit_share(prepared.data, complete))
+    return typical * (1 + refit_share(prepared.data, complete))

@@ -229,9 +229,6 @@ class BaseTrainer(abc.ABC):
     #: Whether ``fit`` calls ``report`` after each step (False: a trial is one step, e.g. decoding without
     #: training, and no pruner can act on it).
     reports_steps: bool = True
-    #: Whether ``fit`` ends soon after ``ctx.stop()`` turns true, keeping its model so far (boosted trees, staged
-    #: forests): a timed run then starts a trial that may be cut short at the deadline (see automl.run.loop).
-    stops_at_deadline: bool = False
     #: Whether ``fit`` trains a model (False: it only sets up one to use as it is, e.g. decoding knobs), so a test
     #: score is of "this trial's settings", not of a model trained on the train split.
     trains: bool = True
@@ -350,11 +347,10 @@ def exportable(trainer: Any) -> bool:
 
 class BoostingTrainer(TabularTrainer):
     """What the boosted-tree trainers (LightGBM, XGBoost, CatBoost) share: rounds as steps, :data:`BOOSTING_KNOBS`,
-    the small-data CV rule, pruning that waits for a fifth of the rounds, a refit of the trial's best number of
-    rounds, and a fit that stops at the deadline (its training callback checks ``ctx.stop()``)."""
+    the small-data CV rule, pruning that waits for a fifth of the rounds and a refit of the trial's best number of
+    rounds (each one's training callback also stops the fit at the deadline, ``ctx.stop()``)."""
 
     step_unit = "boosting round"
-    stops_at_deadline = True
 
     def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
         return small_data_cv(rows, features, timeout)

@@ -143,7 +143,6 @@ class _SklearnTrainer(TabularTrainer):
 
 
 class _ForestTrainer(_SklearnTrainer):
-    stops_at_deadline = True  # between stages of stage_trees trees, when ctx.stop() says so
     kind = "forest"
     knobs = FOREST_KNOBS
     bootstrap = True
