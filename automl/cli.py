@@ -81,7 +81,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _fmt_value(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, str) and (not v.isprintable() or v != v.strip()):
+        return repr(v)  # a stop sequence "\n" or a value with edge spaces, written so it can be seen
+    return str(v)
 
 
 @app.command()

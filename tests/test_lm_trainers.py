@@ -192,6 +192,10 @@ def test_cli_runs_a_decoding_study(lm_study, tiny_model_dir):
     study = api.open_study(path, storage=storage)
     assert len(study.trials) == 3 and all(len(t.values) == 2 for t in study.trials)
     assert all(0 <= t.values[0] <= 1 and 1 <= t.values[1] <= 4 for t in study.trials)
+    # a string value that does not show itself (a newline stop sequence) is printed quoted
+    from automl.cli import _fmt_value
+
+    assert _fmt_value("\n") == "'\\n'" and _fmt_value("abc") == "abc" and _fmt_value(0.5) == "0.5"
     # decoding trains nothing: the test score is of the model as it is, with the trial's settings
     assert "(this trial's model, used as it is with the trial's settings, nothing trained)" in res.output, res.output
 
