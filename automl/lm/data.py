@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,18 @@ class LMData:
     base_dir: Path | None = None  # the study file's folder: relative base_model paths start there
 
 
+def jsonl_lines(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, the parsed value or None, the JSON error or None) for each non-blank line of a JSONL file."""
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield i, json.loads(line), None
+            except json.JSONDecodeError as e:
+                yield i, None, e.msg
+
+
 def read_jsonl(path: Path, label: str) -> list[Example]:
     """Every line a JSON object with string fields prompt and completion; all problems reported at once."""
     if path.suffix.lower() not in (".jsonl", ".json"):
@@ -56,18 +69,12 @@ def read_jsonl(path: Path, label: str) -> list[Example]:
     if not path.exists():
         raise DataError([Problem(label, "data.path", f"file not found: {path}; check the path (relative to the study file)")])
     examples, problems = [], []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                problems.append(Problem(label, "data.path", f"{path.name} line {i}: not JSON ({e.msg})"))
-                continue
-            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not isinstance(row.get("completion"), str):
-                problems.append(Problem(label, "data.path", f"{path.name} line {i}: need an object with string fields 'prompt' and 'completion'"))
-                continue
+    for i, row, error in jsonl_lines(path):
+        if error is not None:
+            problems.append(Problem(label, "data.path", f"{path.name} line {i}: not JSON ({error})"))
+        elif not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not isinstance(row.get("completion"), str):
+            problems.append(Problem(label, "data.path", f"{path.name} line {i}: need an object with string fields 'prompt' and 'completion'"))
+        else:
             examples.append(Example(row["prompt"], row["completion"]))
             if len(problems) >= 5:
                 break

@@ -27,22 +27,18 @@ def read_prompts(path: Path) -> list[dict[str, Any]]:
                                             f"objects; got {path.suffix or 'no suffix'!r}")])
     if not path.exists():
         raise DataError([Problem(label, "", "file not found")])
+    from automl.lm.data import jsonl_lines
+
     rows, problems = [], []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                problems.append(Problem(label, f"line {i}", f"not JSON ({e.msg})"))
-            else:
-                if isinstance(row, dict) and isinstance(row.get(PROMPT_FIELD), str):
-                    rows.append(row)
-                else:
-                    problems.append(Problem(label, f"line {i}", f"need an object with a string field {PROMPT_FIELD!r}"))
-            if len(problems) >= 5:
-                break
+    for i, row, error in jsonl_lines(path):
+        if error is not None:
+            problems.append(Problem(label, f"line {i}", f"not JSON ({error})"))
+        elif isinstance(row, dict) and isinstance(row.get(PROMPT_FIELD), str):
+            rows.append(row)
+        else:
+            problems.append(Problem(label, f"line {i}", f"need an object with a string field {PROMPT_FIELD!r}"))
+        if len(problems) >= 5:
+            break
     if problems:
         raise DataError(problems)
     if not rows:
