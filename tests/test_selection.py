@@ -123,6 +123,28 @@ def test_lightgbm_uses_cv_by_default_on_small_data_only():
     assert tr.default_cv(200_000, 2, 36_000) == 0
 
 
+
+def test_multiclass_rounds_count_one_tree_per_class_in_the_cv_rule(tmp_path):
+    """A 10-class boosting round grows 10 trees: the rule counts its cells 10 times (a 15 s budget ran 2-3 trials
+    of 5-fold CV on such a table), while a plugin's three-argument rule is still called as before."""
+    from automl.spec.resolve import _rule_cv
+    from automl.trainers.lightgbm import LightGBMTrainer
+
+    tr = LightGBMTrainer()
+    assert tr.default_cv(1_437, 64, 15) == 5  # 92k cells: under the 200k floor
+    assert tr.default_cv(1_437, 64, 15, classes=10) == 0  # 920k tree-cells: one validation split
+    assert tr.default_cv(1_437, 64, 3_600, classes=10) == 5  # an hour affords CV (FLAML's budget term)
+    assert tr.default_cv(400, 10, None, classes=3) == 5  # small multiclass data keeps CV
+
+    class Data:
+        task, n_classes = "multiclass", 10
+
+    assert _rule_cv(tr.default_cv, 1_437, 64, 15, Data()) == 0
+    seen = []
+    assert _rule_cv(lambda rows, features, timeout: seen.append((rows, features, timeout)) or 3, 1_437, 64, 15, Data()) == 3
+    assert seen == [(1_437, 64, 15)]
+
+
 def test_cv_zero_or_one_validation_split(study_file):
     prepared = runner.prepare(api.load_study_file(study_file(data={"path": "reg.csv", "target": "y", "cv": 0})))
     assert prepared.data.cv == 0

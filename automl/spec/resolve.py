@@ -194,6 +194,22 @@ def warm_start(prepared: Prepared) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def _rule_cv(rule: Any, rows: int, features: int, timeout: float | None, data: Any) -> int:
+    """The trainer's ``default_cv``, given a multiclass task's ``classes`` where the rule takes them (a plugin's
+    three-argument rule is called as before)."""
+    import inspect
+
+    from automl.metrics import MULTICLASS
+
+    try:
+        takes = "classes" in inspect.signature(rule).parameters
+    except (TypeError, ValueError):
+        takes = False
+    if not takes:
+        return rule(rows, features, timeout)
+    return rule(rows, features, timeout, classes=data.n_classes if getattr(data, "task", None) == MULTICLASS else 0)
+
+
 def choose_cv(spec: StudySpec, trainer: Any, data: Any) -> list[tuple[str, str]]:
     """Set the data's cross-validation folds: ``data.cv`` from the file, else the trainer's rule."""
     k = spec.data.cv
@@ -202,7 +218,7 @@ def choose_cv(spec: StudySpec, trainer: Any, data: Any) -> list[tuple[str, str]]
     rows = len(data.train) + len(data.valid)
     if k is None:
         rule = getattr(trainer, "default_cv", None)  # optional for plugins (TabularTrainer has it)
-        k = rule(rows, len(data.features), spec.timeout) if rule else 0
+        k = _rule_cv(rule, rows, len(data.features), spec.timeout, data) if rule else 0
     if k > rows:
         return [("data.cv", f"{k} folds need at least {k} rows of train+valid, found {rows}; use fewer folds")]
     try:

@@ -150,10 +150,10 @@ class AutoTrainer(TabularTrainer):
             out += [(f"{family}.{n}", m) for n, m in self.members[family].check_params(given)]
         return out
 
-    def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
+    def default_cv(self, rows: int, features: int, timeout: float | None, classes: int = 0) -> int:
         from automl.trainers.base import small_data_cv
 
-        return small_data_cv(rows, features, timeout)
+        return small_data_cv(rows, features, timeout, trees_per_round=classes)
 
     def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
         lgbm = self.members.get("lightgbm")

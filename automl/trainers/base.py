@@ -119,14 +119,20 @@ CV_MAX_ROWS = 100_000
 CV_MIN_CELLS = 200_000
 
 
-def small_data_cv(rows: int, features: int, timeout: float | None) -> int:
+def small_data_cv(rows: int, features: int, timeout: float | None, trees_per_round: int = 1) -> int:
     """5-fold CV on small data, one validation split on large (FLAML's rule, ``flaml.automl``): CV while
     rows x features < 10M x budget/3600 x 0.9 and rows < 100,000, with a floor of 200,000 cells (a budget of
     trials and no timeout counts as that floor). One small validation split overfits as trials accumulate
     (benchmarks/results/suite-wallclock.md); a large one is a precise estimate and CV would cost 4-5x. The rule of
-    the boosted-tree, forest and linear trainers (their fits cost about the same)."""
+    the boosted-tree, forest and linear trainers (their fits cost about the same).
+
+    ``trees_per_round``: what one boosting round grows, as a multiple of a binary or regression round: a
+    multiclass round of LightGBM or XGBoost grows one tree per class, so its cells count that many times. On a
+    10-class table of 1,437 rows x 64 features a 5-fold trial took 2.6-3.5 s and a 15 s budget ran 2-3 trials;
+    one validation split ran 9-15 (benchmarks/results/suite-wallclock.md)."""
+    cells = rows * features * max(1, int(trees_per_round))
     budget_cells = 10_000_000 * (timeout or 0) / 3600 * 0.9
-    return 5 if rows < CV_MAX_ROWS and rows * features <= max(CV_MIN_CELLS, budget_cells) else 0
+    return 5 if rows < CV_MAX_ROWS and cells <= max(CV_MIN_CELLS, budget_cells) else 0
 
 
 def boosting_refit_params(params: Mapping[str, Any], user_attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -264,7 +270,8 @@ class BaseTrainer(abc.ABC):
         return {}
 
     def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
-        """Folds used when the study file gives no ``data.cv`` (0 = one validation split)."""
+        """Folds used when the study file gives no ``data.cv`` (0 = one validation split). A trainer's rule may take
+        a keyword ``classes`` too (a multiclass task's number of classes, else 0): the study passes it then."""
         return 0
 
     def warm_start(self, task: str) -> list[tuple[str, dict[str, Any]]]:
@@ -352,8 +359,9 @@ class BoostingTrainer(TabularTrainer):
 
     step_unit = "boosting round"
 
-    def default_cv(self, rows: int, features: int, timeout: float | None) -> int:
-        return small_data_cv(rows, features, timeout)
+    def default_cv(self, rows: int, features: int, timeout: float | None, classes: int = 0) -> int:
+        """The small-data rule, a multiclass round counting one tree per class (``classes``)."""
+        return small_data_cv(rows, features, timeout, trees_per_round=classes)
 
     def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return boosting_pruner_defaults(fixed.get("num_boost_round", BOOSTING_KNOBS["num_boost_round"].default))
