@@ -360,7 +360,8 @@ class BoostingTrainer(TabularTrainer):
     step_unit = "boosting round"
 
     def default_cv(self, rows: int, features: int, timeout: float | None, classes: int = 0) -> int:
-        """The small-data rule, a multiclass round counting one tree per class (``classes``)."""
+        """The small-data rule, a multiclass round counting ``classes`` times (LightGBM and XGBoost grow one tree per
+        class; CatBoost one tree whose leaves hold a value per class)."""
         return small_data_cv(rows, features, timeout, trees_per_round=classes)
 
     def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
