@@ -129,7 +129,7 @@ def small_data_cv(rows: int, features: int, timeout: float | None, trees_per_rou
     ``trees_per_round``: what one boosting round grows, as a multiple of a binary or regression round: a
     multiclass round of LightGBM or XGBoost grows one tree per class, so its cells count that many times. On a
     10-class table of 1,437 rows x 64 features a 5-fold trial took 2.6-3.5 s and a 15 s budget ran 2-3 trials;
-    one validation split ran 9-15 (benchmarks/results/suite-wallclock.md)."""
+    one validation split ran 8-18 (benchmarks/results/suite-wallclock.md)."""
     cells = rows * features * max(1, int(trees_per_round))
     budget_cells = 10_000_000 * (timeout or 0) / 3600 * 0.9
     return 5 if rows < CV_MAX_ROWS and cells <= max(CV_MIN_CELLS, budget_cells) else 0
@@ -360,8 +360,9 @@ class BoostingTrainer(TabularTrainer):
     step_unit = "boosting round"
 
     def default_cv(self, rows: int, features: int, timeout: float | None, classes: int = 0) -> int:
-        """The small-data rule, a multiclass round counting ``classes`` times (LightGBM and XGBoost grow one tree per
-        class; CatBoost one tree whose leaves hold a value per class)."""
+        """5-fold CV on small data, one validation split on large (:func:`small_data_cv`, FLAML's rule with a floor),
+        a multiclass round counting ``classes`` times (LightGBM and XGBoost grow one tree per class; CatBoost one
+        tree whose leaves hold a value per class)."""
         return small_data_cv(rows, features, timeout, trees_per_round=classes)
 
     def pruner_defaults(self, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:

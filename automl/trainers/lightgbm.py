@@ -193,14 +193,6 @@ class LightGBMTrainer(_base.BoostingTrainer):
         spent the trial budget in seconds."""
         return _base.boosting_pruner_defaults(fixed.get("num_boost_round", EXTRA["num_boost_round"]))
 
-    def default_cv(self, rows: int, features: int, timeout: float | None, classes: int = 0) -> int:
-        """5-fold CV on small data, one validation split on large (FLAML's rule, ``flaml.automl``): CV while
-        rows x features < 10M x budget/3600 x 0.9 and rows < 100,000, with a floor of 200,000 cells (a budget of
-        trials and no timeout counts as that floor). One small validation split overfits as trials accumulate
-        (benchmarks/results/suite-wallclock.md); a large one is a precise estimate and CV would cost 4-5x. A
-        multiclass round grows one tree per class, so ``classes`` multiplies the cells."""
-        return _base.small_data_cv(rows, features, timeout, trees_per_round=classes)
-
     def check_params(self, names: Iterable[str]) -> list[tuple[str, str]]:
         from automl.errors import suggest
 
