@@ -193,3 +193,25 @@ def test_a_listed_trainer_that_is_not_installed_names_the_install_command(study_
     assert result.exit_code == 2
     assert "model: unknown trainer 'xgboost'; install it: pip install 'automl[boost]'" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reg.csv", "study.yaml"]
+
+
+def test_a_forest_cut_short_is_refit_with_the_trees_it_grew(study_file):
+    """The deadline stops a forest between stages; its refit (export, ensemble) grows as many trees as the trial
+    did, so the refit costs what the time reserved for it assumed (it grew the full n_estimators before)."""
+    from dataclasses import replace
+
+    from automl.data import refit_data
+    from automl.trainers.base import FitContext
+
+    for model in ("random-forest", "extra-trees"):
+        prepared = api.prepare_study(study_file(model=model, params=None, fixed=None, trials=1,
+                                                data={"path": "reg.csv", "target": "y", "cv": 0}))
+        trainer = prepared.trainer
+        ctx = FitContext(metric=prepared.metrics[0], task=prepared.task, threads=1, seed=0)
+        params = {"n_estimators": 300, "stage_trees": 10}
+        cut = trainer.fit(params, prepared.data, lambda *a, **k: None, replace(ctx, stop=lambda: True))
+        assert cut.info["n_estimators_fit"] == 10
+        final = trainer.final_params(params, {"n_estimators_fit": cut.info["n_estimators_fit"]})
+        refit = trainer.fit(final, refit_data(prepared.data), lambda *a, **k: None, ctx)
+        assert len(refit.model.estimator.estimators_) == 10
+        assert trainer.final_params(params, {}) == params  # no fact stored: the trial's own parameters

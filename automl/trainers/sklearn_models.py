@@ -161,6 +161,13 @@ class _ForestTrainer(_SklearnTrainer):
         half of them (scikit-learn's sqrt(features) depends on the data, which this hook does not see)."""
         return [(f"{self.name}-defaults", {"max_features": 1.0 if task == REGRESSION else 0.5, "min_samples_leaf": 1})]
 
+    def final_params(self, params: dict[str, Any], user_attrs: Any) -> dict[str, Any]:
+        """The refit grows the trees the trial grew: a trial cut short at the deadline (or pruned and then chosen
+        by ``--trial``) is refit as it was scored, not with the full ``n_estimators``, which on large data took
+        several times the time left for the refit."""
+        grown = (user_attrs or {}).get("n_estimators_fit")
+        return {**params, "n_estimators": int(grown)} if grown else dict(params)
+
     def fit(self, params: dict[str, Any], data: Any, report: Report, ctx: FitContext) -> FitResult:
         p = {n: params.get(n, k.default) for n, k in self.knobs.items()}
         reg_cls, clf_cls = self.estimator_classes()
