@@ -298,3 +298,34 @@ def test_suite_seed_list_runs_exactly_the_named_seeds():
     assert run.parse(["--quick"]).seed_list is None
     with pytest.raises(SystemExit):
         run.parse(["--quick", "--seed-list", "one"])
+
+
+def test_selection_lab_rules_and_summary():
+    """benchmarks/selection.py: each rule's weights sum to 1 over pool indexes, and the summary counts a rule's
+    task-seeds that got worse from the first cutoff to the last, for either metric direction."""
+    import numpy as np
+
+    from benchmarks import selection
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=200)
+    preds = [y + rng.normal(scale=s, size=200) for s in (0.3, 0.35, 0.4, 0.5, 0.6, 0.7)]
+
+    def rmse(t, p):
+        return float(np.sqrt(np.mean((t - p) ** 2)))
+
+    for rule in ("greedy", "greedy-all", "bagged", "single", "top5"):
+        w = selection.rule_weights(rule, preds, y, rmse, False)
+        assert abs(sum(w.values()) - 1) < 1e-9 and set(w) <= set(range(len(preds)))
+    assert selection.rule_weights("single", preds, y, rmse, False) == {0: 1.0}
+    assert len(selection.rule_weights("bagged", preds, y, rmse, False)) >= 2  # noise of equal size: a mix
+
+    def row(greater, early, late):
+        cell = lambda v: {rule: {"test": v, "valid": v, "members": 1} for rule in selection.RULES}  # noqa: E731
+        return {"task": "t", "seed": 0, "metric": "m", "greater_is_better": greater, "rows": 9, "trials": 3,
+                "cutoffs": {"15": cell(early), "60": cell(late)}}
+
+    s = selection.summarize([row(False, 1.0, 1.2), row(True, 0.9, 0.8), row(False, 1.0, 0.9)])
+    assert s["worse_later"]["greedy"] == {"worse": 2, "of": 3, "worse_by_more_than_1pct": 2,
+                                          "geo_ratio": pytest.approx(((1.2) * (0.9 / 0.8) * 0.9) ** (1 / 3), abs=1e-4)}
+    assert s["vs_greedy"]["60"]["top5"]["geo_ratio"] == 1.0
