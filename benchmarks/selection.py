@@ -18,6 +18,8 @@ Rules (each returns member weights over the pool of the best 20 trials, sorted b
 - ``single``: the best trial alone.
 - ``top5``: the five best trials, equal weights.
 - ``greedy-seeds3``, ``single-seeds3``: as ``greedy`` / ``single``, each member refit with 3 seeds and averaged.
+- ``guardedP``: the greedy ensemble at cut/8, cut/4, cut/2 and cut in turn, each replacing the one before only when
+  better on P% of paired bootstrap resamples of the validation rows (:func:`guarded_weights`).
 
 Internal API: automl.ensemble (the stored predictions, the greedy rule), automl.data.refit_data and the trainer's
 fit/predict, to refit pool members outside a study.
@@ -41,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-RULES = ("greedy", "greedy-all", "bagged", "single", "top5", "greedy-seeds3", "single-seeds3")
+RULES = ("greedy", "greedy-all", "bagged", "single", "top5", "greedy-seeds3", "single-seeds3", "guarded80", "guarded90",
+         "guarded95")
 
 
 def bagged_selection(preds: list[np.ndarray], y: np.ndarray, score: Callable[[np.ndarray, np.ndarray], float],
@@ -58,6 +61,38 @@ def bagged_selection(preds: list[np.ndarray], y: np.ndarray, score: Callable[[np
         for i, c in counts.items():
             weights[i] = weights.get(i, 0.0) + c / total / bags
     return weights
+
+
+def guarded_weights(pool_at: Callable[[float], Any], cut: float, y: np.ndarray, score: Any, greater: bool,
+                    confidence: float, bootstraps: int = 200) -> dict[int, float]:
+    """A hand-over that stays put unless something is surely better: the greedy ensemble of the trials finished
+    by cut/8, cut/4, cut/2 and cut in turn; each replaces the one before only when it scores better on at least
+    ``confidence`` of ``bootstraps`` paired bootstrap resamples of the validation rows (as SMAC's intensification
+    keeps its incumbent until a challenger beats it). {trial number: weight}."""
+    rng = np.random.default_rng(0)
+    sign = -1.0 if greater else 1.0
+    incumbent: tuple[dict[int, float], np.ndarray] | None = None
+    for c in (cut / 8, cut / 4, cut / 2, cut):
+        trials, preds, _n = pool_at(c)
+        if not preds:
+            continue
+        wts = rule_weights("greedy", preds, y, score, greater) if len(preds) > 1 else {0: 1.0}
+        by_number = {trials[i].number: wv for i, wv in wts.items()}
+        pred = sum(wv * preds[i] for i, wv in wts.items())
+        if incumbent is None:
+            incumbent = (by_number, pred)
+            continue
+        if by_number == incumbent[0]:
+            continue
+        n = len(y)
+        wins = 0
+        for _ in range(bootstraps):
+            idx = rng.integers(0, n, n)
+            wins += sign * score(y[idx], pred[idx]) < sign * score(y[idx], incumbent[1][idx])
+        if wins >= confidence * bootstraps:
+            incumbent = (by_number, pred)
+    assert incumbent is not None  # noqa: S101 - the last cut has a pool
+    return incumbent[0]
 
 
 def rule_weights(rule: str, preds: list[np.ndarray], y: np.ndarray, score: Any, greater: bool) -> dict[int, float]:
@@ -153,30 +188,48 @@ def one(name: str, seed: int, budget: float, cutoffs: list[float], work: Path, m
     out: dict[str, Any] = {"task": name, "kind": task.task, "seed": seed, "metric": metric.name,
                            "greater_is_better": metric.greater_is_better, "rows": len(df),
                            "cv": bool(len(covered) == len(data.dev.y)), "trials": len(done), "cutoffs": {}}
-    for cut in cutoffs:
-        pool_trials = [t for t in done if t.datetime_complete.timestamp() - started <= cut]
-        pool_trials.sort(key=lambda t: ((-t.value if metric.greater_is_better else t.value), t.number))
+    loaded: dict[int, Any] = {}
+
+    def pool_at(cut: float) -> tuple[list[Any], list[np.ndarray], int]:
+        """The best POOL trials finished by ``cut`` seconds that have stored predictions (as ensemble.select)."""
+        finished = [t for t in done if t.datetime_complete.timestamp() - started <= cut]
+        finished.sort(key=lambda t: ((-t.value if metric.greater_is_better else t.value), t.number))
         trials, preds = [], []
-        for t in pool_trials[: ens_mod.POOL]:
-            p = ens_mod._predictions_of(t, store)
-            if p is None or len(p) not in (len(data.dev.y), len(covered)):
-                continue
-            p = (p[covered] if len(p) != len(covered) else p).astype(np.float64)
-            if p.ndim == 2:
-                p /= np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
-            trials.append(t)
-            preds.append(p)
-        row: dict[str, Any] = {"trials": len(pool_trials), "pool": len(preds)}
+        for t in finished[: ens_mod.POOL]:
+            if t.number not in loaded:
+                p = ens_mod._predictions_of(t, store)
+                if p is not None and len(p) in (len(data.dev.y), len(covered)):
+                    p = (p[covered] if len(p) != len(covered) else p).astype(np.float64)
+                    if p.ndim == 2:
+                        p /= np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+                else:
+                    p = None
+                loaded[t.number] = p
+            if loaded[t.number] is not None:
+                trials.append(t)
+                preds.append(loaded[t.number])
+        return trials, preds, len(finished)
+
+    for cut in cutoffs:
+        trials, preds, n_finished = pool_at(cut)
+        row: dict[str, Any] = {"trials": n_finished, "pool": len(preds)}
         for rule in RULES:
             if not preds:
                 continue
             base, _, seeds = rule.partition("-seeds")
-            wts = rule_weights(base, preds, y, vscore, metric.greater_is_better) if len(preds) > 1 else {0: 1.0}
-            valid = vscore(y, sum(wv * preds[i] for i, wv in wts.items()))
-            pred = sum(wv * refit_predict(trials[i], int(seeds or 1)) for i, wv in wts.items())
+            if base.startswith("guarded"):
+                by_number = guarded_weights(pool_at, cut, y, vscore, metric.greater_is_better,
+                                            float(base[len("guarded"):]) / 100)
+                numbers = {t.number: t for t in done}
+                members = [(numbers[n], wv) for n, wv in by_number.items()]
+            else:
+                wts = rule_weights(base, preds, y, vscore, metric.greater_is_better) if len(preds) > 1 else {0: 1.0}
+                members = [(trials[i], wv) for i, wv in wts.items()]
+            valid = vscore(y, sum(wv * loaded[t.number] for t, wv in members))
+            pred = sum(wv * refit_predict(t, int(seeds or 1)) for t, wv in members)
             test = float(metric.score(prepared.task, data.test.y, pred, data.test.w))
-            row[rule] = {"valid": valid, "test": test, "members": len(wts),
-                         "top_weight": round(max(wts.values()), 3)}
+            row[rule] = {"valid": valid, "test": test, "members": len(members),
+                         "top_weight": round(max(wv for _t, wv in members), 3)}
         out["cutoffs"][f"{cut:g}"] = row
     return out
 
