@@ -329,3 +329,24 @@ def test_selection_lab_rules_and_summary():
     assert s["worse_later"]["greedy"] == {"worse": 2, "of": 3, "worse_by_more_than_1pct": 2,
                                           "geo_ratio": pytest.approx(((1.2) * (0.9 / 0.8) * 0.9) ** (1 / 3), abs=1e-4)}
     assert s["vs_greedy"]["60"]["top5"]["geo_ratio"] == 1.0
+
+
+def test_wallclock_issue17_goals_use_the_seeds_all_three_ran():
+    """goals_auto: per budget, automl-auto against flaml-all (better on >= 6/9 of the tasks) and AutoGluon (mean
+    ratio <= 1.01), over the seeds all three contenders ran; a budget without all three has no entry."""
+    def run(c, task, seed, test, budget=60.0, ens=False):
+        return {"contender": c, "task": task, "seed": seed, "test": test, "budget": budget, "seconds": budget + 1,
+                "evals": [], "extra": {"handed_over": [{"trial": 1, "weight": 1.0}] if ens else "best trial"}}
+
+    runs = [run("automl-auto", "t1", 0, 1.0, ens=True), run("automl-auto", "t1", 1, 3.0),
+            run("flaml-all", "t1", 0, 2.0), run("flaml-all", "t1", 1, 2.0),
+            run("autogluon", "t1", 0, 1.0),  # seed 1 missing: t1 counts seed 0 only
+            run("automl-auto", "t2", 0, 2.2), run("flaml-all", "t2", 0, 2.0), run("autogluon", "t2", 0, 2.0),
+            run("automl-auto", "t1", 0, 9.0, budget=300.0)]
+    g = analysis.goals_auto(runs, [60.0, 300.0])
+    assert set(g) == {"60"}  # 300 s: no flaml-all or autogluon run
+    a = g["60"]
+    assert a["tasks"]["t1"]["seeds"] == [0] and a["tasks"]["t1"]["automl-auto"] == 1.0
+    assert a["better_than_peer"] == 1 and a["tasks_needed"] == 2 and a["ok_peer"] is False
+    assert a["ratio_mean"] == pytest.approx((1.0 + 1.1) / 2) and a["ok_ref"] is False
+    assert (a["ensembles"], a["runs"]) == (1, 2)

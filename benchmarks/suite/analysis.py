@@ -268,7 +268,51 @@ def analyze_wallclock(runs: list[dict[str, Any]], budgets: list[float], *, small
                               "over_mean": _mean([s - b for s in secs])}
     return {"budgets": key, "tasks": per_task, "summary": summary, "contenders": contenders,
             "automl_seconds": e2e, "automl_seconds_summary": e2e_summary,
-            "goals": goals_wallclock(per_task, summary, e2e, budgets, small=small, me=me)}
+            "goals": goals_wallclock(per_task, summary, e2e, budgets, small=small, me=me),
+            "goals_auto": goals_auto(runs, budgets)}
+
+
+AUTO, AUTO_PEER, AUTO_REF, AUTO_SINGLE = "automl-auto", "flaml-all", "autogluon", "automl"
+
+
+def goals_auto(runs: list[dict[str, Any]], budgets: list[float]) -> dict[str, Any] | None:
+    """Issue 17's goals, per budget where automl-auto, flaml-all and autogluon all ran: automl-auto's mean test
+    score (over the seeds all three ran) better than flaml-all's on >= 6 of 9 tasks (scaled: 6/9 of the tasks,
+    rounded up), and its mean ratio of test scores to AutoGluon's at most 1.01; also the model handed over (an
+    ensemble or the best trial) and automl-auto's end-to-end seconds. None when no budget has all three."""
+    ran = [r for r in runs if not r.get("skipped") and r["test"] is not None and math.isfinite(r["test"])]
+    order = [r["task"] for r in runs]
+    out: dict[str, Any] = {}
+    for b in budgets:
+        at = [r for r in ran if r.get("budget") is not None and float(r["budget"]) == float(b)]
+        tasks = sorted({r["task"] for r in at if r["contender"] == AUTO}, key=order.index)
+        rows: dict[str, Any] = {}
+        for task in tasks:
+            tr = [r for r in at if r["task"] == task]
+            seeds = set.intersection(*({r["seed"] for r in tr if r["contender"] == c} for c in (AUTO, AUTO_PEER, AUTO_REF)))
+            if not seeds:
+                continue
+            mean = {c: _mean([r["test"] for r in tr if r["contender"] == c and r["seed"] in seeds])
+                    for c in (AUTO, AUTO_PEER, AUTO_REF, AUTO_SINGLE)}
+            auto = [r for r in tr if r["contender"] == AUTO and r["seed"] in seeds]
+            rows[task] = {"seeds": sorted(seeds), **{c: v for c, v in mean.items() if v is not None},
+                          "better_than_peer": mean[AUTO] < mean[AUTO_PEER],
+                          "ratio_to_ref": mean[AUTO] / mean[AUTO_REF] if mean[AUTO_REF] else None,
+                          "ensembles": sum(isinstance(r.get("extra", {}).get("handed_over"), list) for r in auto),
+                          "runs": len(auto), "seconds": [r["seconds"] for r in auto]}
+        if not rows:
+            continue
+        ratios = [r["ratio_to_ref"] for r in rows.values() if r["ratio_to_ref"]]
+        better = sum(r["better_than_peer"] for r in rows.values())
+        need = math.ceil(len(rows) * 6 / 9)
+        mean_ratio = _mean(ratios)
+        secs = [x for r in rows.values() for x in r["seconds"]]
+        out[f"{b:g}"] = {"tasks": rows, "better_than_peer": better, "tasks_needed": need,
+                         "ratio_mean": mean_ratio, "ratio_geo": math.exp(_mean([math.log(x) for x in ratios])) if ratios else None,
+                         "ok_peer": better >= need, "ok_ref": mean_ratio is not None and mean_ratio <= 1.01,
+                         "ensembles": sum(r["ensembles"] for r in rows.values()), "runs": sum(r["runs"] for r in rows.values()),
+                         "seconds_max": max(secs) if secs else None, "seconds_mean": _mean(secs)}
+    return out or None
 
 
 def goals_wallclock(per_task: dict[str, Any], summary: dict[str, Any], e2e: list[dict[str, Any]], budgets: list[float],

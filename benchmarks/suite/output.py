@@ -258,6 +258,7 @@ def markdown_wallclock(result: dict[str, Any]) -> str:
             lines += ["", "| task | automl test at 15 s | at 60 s | worse at 60 s |", "|---|---:|---:|---|"]
             for task, row in c["tasks"].items():
                 lines.append(f"| {task} | {_f(row['short'], 5)} | {_f(row['long'], 5)} | {'yes' if row['worse'] else 'no'} |")
+    lines += _auto_goals_lines(a.get("goals_auto"))
     for task, t in a["tasks"].items():
         info = result["tasks"][task]
         lines += [
@@ -280,6 +281,32 @@ def markdown_wallclock(result: dict[str, Any]) -> str:
     if notes:
         lines += ["", "## Not run", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def _auto_goals_lines(ga: dict[str, Any] | None) -> list[str]:
+    """Issue 17's goals (benchmarks.suite.analysis.goals_auto), one section per budget."""
+    lines: list[str] = []
+    for k, g in (ga or {}).items():
+        single = any("automl" in row for row in g["tasks"].values())
+        lines += ["", f"## automl-auto against issue 17's goals at {k} s", "",
+                  "Mean test score over the seeds all three of automl-auto, flaml-all and autogluon ran"
+                  + (" (automl: the LightGBM-only contender on the same seeds, where it ran)" if single else "") + ".", "",
+                  f"- Better than flaml-all on {g['better_than_peer']} of {len(g['tasks'])} tasks (goal ≥ "
+                  f"{g['tasks_needed']}): {'met' if g['ok_peer'] else '**not met**'}.",
+                  f"- Test-score ratio to AutoGluon: mean {_f(g['ratio_mean'], 4)}, geometric {_f(g['ratio_geo'], 4)} "
+                  f"(goal: mean ≤ 1.01): {'met' if g['ok_ref'] else '**not met**'}.",
+                  f"- Handed over an ensemble in {g['ensembles']} of {g['runs']} runs; end to end {_f(g['seconds_mean'], 4)} s "
+                  f"on average, {_f(g['seconds_max'], 4)} s at most.", "",
+                  "| task | seeds | automl-auto | " + ("automl | " if single else "") + "flaml-all | autogluon | "
+                  "auto vs flaml | auto / AutoGluon | ensembles |",
+                  "|---|---|---:|" + ("---:|" if single else "") + "---:|---:|---|---:|---:|"]
+        for task, r in g["tasks"].items():
+            lines.append(f"| {task} | {','.join(map(str, r['seeds']))} | {_f(r['automl-auto'], 5)} | "
+                         + (f"{_f(r.get('automl'), 5)} | " if single else "")
+                         + f"{_f(r['flaml-all'], 5)} | {_f(r['autogluon'], 5)} | "
+                         f"{'better' if r['better_than_peer'] else 'worse'} | {_f(r['ratio_to_ref'], 4)} | "
+                         f"{r['ensembles']} of {r['runs']} |")
+    return lines
 
 
 def figures_wallclock(result: dict[str, Any]) -> list[tuple[str, Any]]:
