@@ -350,3 +350,4 @@ def test_wallclock_issue17_goals_use_the_seeds_all_three_ran():
     assert a["better_than_peer"] == 1 and a["tasks_needed"] == 2 and a["ok_peer"] is False
     assert a["ratio_mean"] == pytest.approx((1.0 + 1.1) / 2) and a["ok_ref"] is False
     assert (a["ensembles"], a["runs"]) == (1, 2)
+    assert a["ratio_median"] == pytest.approx((1.0 + 1.1) / 2)

@@ -309,6 +309,7 @@ def goals_auto(runs: list[dict[str, Any]], budgets: list[float]) -> dict[str, An
         secs = [x for r in rows.values() for x in r["seconds"]]
         out[f"{b:g}"] = {"tasks": rows, "better_than_peer": better, "tasks_needed": need,
                          "ratio_mean": mean_ratio, "ratio_geo": math.exp(_mean([math.log(x) for x in ratios])) if ratios else None,
+                         "ratio_median": statistics.median(ratios) if ratios else None,
                          "ok_peer": better >= need, "ok_ref": mean_ratio is not None and mean_ratio <= 1.01,
                          "ensembles": sum(r["ensembles"] for r in rows.values()), "runs": sum(r["runs"] for r in rows.values()),
                          "seconds_max": max(secs) if secs else None, "seconds_mean": _mean(secs)}

@@ -293,7 +293,8 @@ def _auto_goals_lines(ga: dict[str, Any] | None) -> list[str]:
                   + (" (automl: the LightGBM-only contender on the same seeds, where it ran)" if single else "") + ".", "",
                   f"- Better than flaml-all on {g['better_than_peer']} of {len(g['tasks'])} tasks (goal ≥ "
                   f"{g['tasks_needed']}): {'met' if g['ok_peer'] else '**not met**'}.",
-                  f"- Test-score ratio to AutoGluon: mean {_f(g['ratio_mean'], 4)}, geometric {_f(g['ratio_geo'], 4)} "
+                  f"- Test-score ratio to AutoGluon: mean {_f(g['ratio_mean'], 4)}, geometric {_f(g['ratio_geo'], 4)}, "
+                  f"median {_f(g.get('ratio_median'), 4)} "
                   f"(goal: mean ≤ 1.01): {'met' if g['ok_ref'] else '**not met**'}.",
                   f"- Handed over an ensemble in {g['ensembles']} of {g['runs']} runs; end to end {_f(g['seconds_mean'], 4)} s "
                   f"on average, {_f(g['seconds_max'], 4)} s at most.", "",
