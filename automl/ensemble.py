@@ -258,16 +258,10 @@ def predict(trainer: Any, ens: Ensemble, X: Any) -> np.ndarray:
 def refit_seconds(study: Any, ens: Ensemble, refits: dict[int, Any] | None = None) -> float:
     """The expected seconds of refitting the members not refit yet: each member's fit time (one fold's share of a
     cross-validated trial) times 1.25 (train+valid is more rows), as automl.objective.refit_share assumes."""
+    from automl.objective import refit_seconds_of
+
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-    total = 0.0
-    for number, _w in ens.members:
-        if refits and number in refits:
-            continue
-        t = by_number[number]
-        seconds = float(t.user_attrs.get("fit_seconds") or (t.duration.total_seconds() if t.duration else 0.0))
-        per_fold = list((t.user_attrs.get("fold_values") or {}).values())
-        total += seconds * 1.25 / max(1, len(per_fold[0]) if per_fold else 1)
-    return total
+    return sum(refit_seconds_of(by_number[number]) for number, _w in ens.members if not (refits and number in refits))
 
 
 def build(prepared: Any, study: Any, url: str, refits: dict[int, Any] | None = None, *,

@@ -39,11 +39,13 @@ def describe(e: BaseException) -> str:
 
 
 def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
-                   deadline: float | None = None, recorder: Any = None) -> Callable[[optuna.Trial], Any]:
+                   deadline: float | None = None, recorder: Any = None,
+                   reserve: Callable[[], float] | None = None) -> Callable[[optuna.Trial], Any]:
     """An Optuna objective over ``prepared`` (see :func:`automl.spec.prepare`).
 
     ``deadline`` (``time.time()``): a trial still training then is cut short, keeping its model so far, early
-    enough that refitting it (see :func:`refit_share`) also ends by the deadline.
+    enough that refitting it (see :func:`refit_share`) also ends by the deadline; or, when longer, the seconds
+    ``reserve()`` keeps (the refit of the best trial so far, which the run ends with if this one is no better).
     ``recorder`` (an :class:`automl.ensemble.Recorder`): stores the out-of-fold predictions of good trials."""
     trainer, data, metrics = prepared.trainer, prepared.data, prepared.metrics
     params_spec, fixed = prepared.params, prepared.fixed
@@ -56,10 +58,11 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
         trial.set_user_attr(WORKER_ATTR, worker_id())
         if deadline is not None:
             started, share = time.time(), refit_share(data)
+            kept = reserve() if reserve is not None else 0.0
 
             def stop() -> bool:
                 now = time.time()
-                return now + (now - started) * share >= deadline
+                return now + max((now - started) * share, kept) >= deadline
 
             fit_ctx = replace(ctx, stop=stop)
         else:
@@ -136,6 +139,15 @@ def refit_share(data: Any, complete: int | None = None) -> float:
     k = getattr(data, "cv", 0) or 0
     members = EXPECTED_MEMBERS if complete is None else max(1, min(EXPECTED_MEMBERS, complete))
     return 1.25 * members / k if k else 1.25
+
+
+def refit_seconds_of(trial: Any) -> float:
+    """The expected seconds of refitting a finished trial on train+valid: its fit time (one fold's share of a
+    cross-validated trial) times 1.25, as :func:`refit_share` assumes."""
+    attrs = trial.user_attrs
+    seconds = float(attrs.get("fit_seconds") or (trial.duration.total_seconds() if trial.duration else 0.0))
+    folds = list((attrs.get(FOLDS_ATTR) or {}).values())
+    return seconds * 1.25 / max(1, len(folds[0]) if folds else 1)
 
 
 #: A cross-validated trial's value of every metric on each fold (its value is their mean).

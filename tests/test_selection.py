@@ -237,3 +237,37 @@ def test_the_time_kept_after_the_last_trial_counts_the_ensemble_members_a_study_
     assert _expected([], prepared, 1) == 0.0
     assert _expected([4.0], prepared, 2) == pytest.approx(4.0 * (1 + 0.5))
     assert _expected([4.0, 3.0, 5.0], prepared, None) == pytest.approx(4.0 * (1 + 1.0))
+
+
+def test_the_refit_of_the_best_trial_so_far_is_kept_from_the_deadline(study_file):
+    """With trials of very different cost (model: auto), the run ends with the refit of its best trial, which can
+    be far longer than a typical trial's: no trial starts, and a running one is cut, unless that refit still fits
+    before the deadline (a 60 s model: auto study on diamonds ran 69-80 s: a 19 s CatBoost trial was best)."""
+    from types import SimpleNamespace
+
+    from automl.objective import make_objective
+    from automl.run.loop import _Best, _expected
+
+    holdout = SimpleNamespace(data=SimpleNamespace(cv=0))
+    assert _expected([1.0], holdout, 2, reserve=20.0) == pytest.approx(1.0 + 20.0)
+    assert _expected([1.0], holdout, 2, reserve=0.5) == pytest.approx(1.0 * (1 + 1.25))  # the trial's own refit
+
+    best = _Best(greater=False)
+    def frozen(value, seconds, folds=None):
+        attrs = {"fit_seconds": seconds, **({"fold_values": {"rmse": [value] * folds}} if folds else {})}
+        return optuna.trial.create_trial(value=value, user_attrs=attrs)
+    best.saw(frozen(3.0, 20.0))
+    best.saw(frozen(4.0, 1.0))  # worse: the reserve stays the best trial's
+    assert best.refit_seconds() == pytest.approx(25.0)
+    best.saw(frozen(2.0, 10.0, folds=5))  # better, cross-validated: one fold's share
+    assert best.refit_seconds() == pytest.approx(2.5)
+
+    path = study_file(fixed={"num_boost_round": 500, "early_stopping_rounds": 0, "num_threads": 1})
+    prepared = runner.prepare(api.load_study_file(path))
+    runs = {}
+    for kept in (0.0, 3600.0):  # the deadline is an hour away; the best trial's refit would take an hour
+        study = optuna.create_study()
+        study.optimize(make_objective(prepared, deadline=time.time() + 3600, reserve=lambda kept=kept: kept), n_trials=1)
+        runs[kept] = study.trials[0].user_attrs
+    assert "stopped_by_time" not in runs[0.0] or runs[0.0]["stopped_by_time"] is False
+    assert runs[3600.0]["stopped_by_time"] is True and runs[3600.0]["rounds_trained"] == 10

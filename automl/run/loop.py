@@ -174,7 +174,13 @@ def work(
     from automl.objective import make_objective
 
     recorder = ensemble.Recorder(url, prepared.metrics[0].greater_is_better) if ensemble.supported(prepared, url) else None
-    objective = make_objective(prepared, threads=threads or threads_per_worker(1), deadline=deadline, recorder=recorder)
+    # The run ends with the refit of its best trial: with trials of very different cost (model: auto, where a
+    # CatBoost trial can take 60x a linear one) the time a later trial leaves must cover that refit, not only a
+    # typical trial's. Before, a 60 s model: auto study on diamonds ran 69-80 s: a 19 s CatBoost trial was best
+    # and its 24 s refit came after two forests had used the time.
+    best = _Best(prepared.metrics[0].greater_is_better if len(prepared.metrics) == 1 else None)
+    objective = make_objective(prepared, threads=threads or threads_per_worker(1), deadline=deadline, recorder=recorder,
+                               reserve=best.refit_seconds)
     lock = claim_lock(study, url)
     poll = poll_seconds()
     result = WorkerResult()
@@ -187,7 +193,8 @@ def work(
             break
         # Past the deadline a run still starts one trial when the study has no complete trial (cut short at the
         # deadline, it is something to hand over); else no trial that would end past it.
-        if deadline is not None and time.time() + _expected(durations, prepared, complete_before + result.added + 1) >= deadline and (
+        if deadline is not None and time.time() + _expected(durations, prepared, complete_before + result.added + 1,
+                                                            best.refit_seconds()) >= deadline and (
             result.added or storage_mod.count_states(study).get(TrialState.COMPLETE, 0)
         ):
             result.stopped_by = "timeout"
@@ -213,15 +220,38 @@ def work(
         else:
             failures = 0
             result.added += 1
+            best.saw(frozen)
         if after_trial is not None:
             after_trial(study, frozen)
     return result
 
 
 
-def _expected(durations: list[float], prepared: Any, complete: int | None = None) -> float:
+class _Best:
+    """This worker's best complete trial so far and the seconds its refit is expected to take (single-objective
+    studies; ``greater`` None: multi-objective, nothing kept)."""
+
+    def __init__(self, greater: bool | None):
+        self.greater, self.value, self.refit = greater, None, 0.0
+
+    def saw(self, frozen: optuna.trial.FrozenTrial) -> None:
+        import math
+
+        from automl.objective import refit_seconds_of
+
+        if self.greater is None or frozen.state != TrialState.COMPLETE or frozen.value is None or not math.isfinite(frozen.value):
+            return
+        if self.value is None or (frozen.value > self.value if self.greater else frozen.value < self.value):
+            self.value, self.refit = frozen.value, refit_seconds_of(frozen)
+
+    def refit_seconds(self) -> float:
+        return self.refit
+
+
+def _expected(durations: list[float], prepared: Any, complete: int | None = None, reserve: float = 0.0) -> float:
     """Seconds a next trial is expected to take (the median of this worker's trials), plus the refit that ends
-    the run (:func:`automl.objective.refit_share` of it, for a study of ``complete`` trials after this one).
+    the run (:func:`automl.objective.refit_share` of it, for a study of ``complete`` trials after this one), or
+    ``reserve`` (the best trial's refit) when longer.
 
     Counting the ensemble members a study can have, not always 4, matters where a trial takes seconds: on
     digits (1,437 rows, 10 classes, 5-fold CV, 4 s a trial) a 15 s run stopped after its first trial, 6 s before
@@ -233,4 +263,4 @@ def _expected(durations: list[float], prepared: Any, complete: int | None = None
     if not durations:
         return 0.0
     typical = sorted(durations)[len(durations) // 2]
-    return typical * (1 + refit_share(prepared.data, complete))
+    return typical + max(typical * refit_share(prepared.data, complete), reserve)
