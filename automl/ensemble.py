@@ -255,13 +255,20 @@ def predict(trainer: Any, ens: Ensemble, X: Any) -> np.ndarray:
     return out
 
 
+def trial_refit_seconds(trial: Any) -> float:
+    """The expected seconds of refitting a finished trial on train+valid: its fit time (one fold's share of a
+    cross-validated trial) times 1.25, as automl.objective.refit_share assumes."""
+    attrs = trial.user_attrs
+    seconds = float(attrs.get("fit_seconds") or (trial.duration.total_seconds() if trial.duration else 0.0))
+    folds = list((attrs.get("fold_values") or {}).values())
+    return seconds * 1.25 / max(1, len(folds[0]) if folds else 1)
+
+
 def refit_seconds(study: Any, ens: Ensemble, refits: dict[int, Any] | None = None) -> float:
     """The expected seconds of refitting the members not refit yet: each member's fit time (one fold's share of a
     cross-validated trial) times 1.25 (train+valid is more rows), as automl.objective.refit_share assumes."""
-    from automl.objective import refit_seconds_of
-
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-    return sum(refit_seconds_of(by_number[number]) for number, _w in ens.members if not (refits and number in refits))
+    return sum(trial_refit_seconds(by_number[number]) for number, _w in ens.members if not (refits and number in refits))
 
 
 def build(prepared: Any, study: Any, url: str, refits: dict[int, Any] | None = None, *,

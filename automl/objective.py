@@ -141,15 +141,6 @@ def refit_share(data: Any, complete: int | None = None) -> float:
     return 1.25 * members / k if k else 1.25
 
 
-def refit_seconds_of(trial: Any) -> float:
-    """The expected seconds of refitting a finished trial on train+valid: its fit time (one fold's share of a
-    cross-validated trial) times 1.25, as :func:`refit_share` assumes."""
-    attrs = trial.user_attrs
-    seconds = float(attrs.get("fit_seconds") or (trial.duration.total_seconds() if trial.duration else 0.0))
-    folds = list((attrs.get(FOLDS_ATTR) or {}).values())
-    return seconds * 1.25 / max(1, len(folds[0]) if folds else 1)
-
-
 #: A cross-validated trial's value of every metric on each fold (its value is their mean).
 FOLDS_ATTR = "fold_values"
 

@@ -237,12 +237,12 @@ class _Best:
     def saw(self, frozen: optuna.trial.FrozenTrial) -> None:
         import math
 
-        from automl.objective import refit_seconds_of
+        from automl.ensemble import trial_refit_seconds
 
         if self.greater is None or frozen.state != TrialState.COMPLETE or frozen.value is None or not math.isfinite(frozen.value):
             return
         if self.value is None or (frozen.value > self.value if self.greater else frozen.value < self.value):
-            self.value, self.refit = frozen.value, refit_seconds_of(frozen)
+            self.value, self.refit = frozen.value, trial_refit_seconds(frozen)
 
     def refit_seconds(self) -> float:
         return self.refit
