@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.suite import analysis  # noqa: E402
+from benchmarks.suite import analysis, output  # noqa: E402
 
 
 def _run(contender: str, task: str, seed: int, values: list[float | None], test: float = 1.0) -> dict:
@@ -334,11 +334,12 @@ def test_selection_lab_rules_and_summary():
 def test_wallclock_issue17_goals_use_the_seeds_all_three_ran():
     """goals_auto: per budget, automl-auto against flaml-all (better on >= 6/9 of the tasks) and AutoGluon (mean
     ratio <= 1.01), over the seeds all three contenders ran; a budget without all three has no entry."""
-    def run(c, task, seed, test, budget=60.0, ens=False):
+    def run(c, task, seed, test, budget=60.0, ens=False, single=None):
         return {"contender": c, "task": task, "seed": seed, "test": test, "budget": budget, "seconds": budget + 1,
-                "evals": [], "extra": {"handed_over": [{"trial": 1, "weight": 1.0}] if ens else "best trial"}}
+                "evals": [], "extra": {"handed_over": [{"trial": 1, "weight": 1.0}] if ens else "best trial",
+                                       **({"single_test": single} if single is not None else {})}}
 
-    runs = [run("automl-auto", "t1", 0, 1.0, ens=True), run("automl-auto", "t1", 1, 3.0),
+    runs = [run("automl-auto", "t1", 0, 1.0, ens=True, single=1.25), run("automl-auto", "t1", 1, 3.0),
             run("flaml-all", "t1", 0, 2.0), run("flaml-all", "t1", 1, 2.0),
             run("autogluon", "t1", 0, 1.0),  # seed 1 missing: t1 counts seed 0 only
             run("automl-auto", "t2", 0, 2.2), run("flaml-all", "t2", 0, 2.0), run("autogluon", "t2", 0, 2.0),
@@ -351,3 +352,45 @@ def test_wallclock_issue17_goals_use_the_seeds_all_three_ran():
     assert a["ratio_mean"] == pytest.approx((1.0 + 1.1) / 2) and a["ok_ref"] is False
     assert (a["ensembles"], a["runs"]) == (1, 2)
     assert a["ratio_median"] == pytest.approx((1.0 + 1.1) / 2)
+    # the ensemble against its own best single trial on test: 1.0 < 1.25
+    assert (a["single_beaten"], a["single_measured"]) == (1, 1) and a["single_ratio_geo"] == pytest.approx(0.8)
+    text = "\n".join(output._auto_goals_lines(g))
+    assert "lower test loss than its own study's best single trial (refit and scored the same way) in 1 of the 1" in text
+
+
+@pytest.mark.slow
+def test_fill_single_scores_the_best_single_trial_of_a_kept_study(tmp_path):
+    """``--fill-single``: a piece's ensemble run gets the test score of its study's best single trial (export
+    --no-ensemble + predict on the task-seed's test rows), read from the run's kept folder; the piece is rewritten
+    and a run that handed over its best trial is left as it is."""
+    import yaml
+
+    from benchmarks.suite import contenders as cmod
+    from benchmarks.suite import run
+    from benchmarks.suite import tasks as tmod
+
+    task, seed, kept = tmod.TASKS["wine"], 0, tmp_path / "automl-wallclock-x"
+    split = tmod.dev_test_split(task, tmod.materialize(task, tmp_path / "data"), seed, kept / "wine-0")
+    study = kept / "wine-0" / "automl-auto-300"
+    study.mkdir(parents=True)
+    spec = {**cmod._automl_study(split, cmod.WallBudget(seconds=60, rounds=50, early_stopping=10), seed),
+            **cmod.auto_overrides(), "trials": 4}
+    (study / "study.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    proc = subprocess.run([sys.executable, "-m", "automl", "run", str(study / "study.yaml")], cwd=study,
+                          capture_output=True, text=True, timeout=200)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ens = {"contender": "automl-auto", "task": "wine", "seed": 0, "budget": 300.0, "test": 0.05, "seconds": 301.0,
+           "evals": [], "skipped": "", "extra": {"handed_over": [{"trial": 0, "weight": 1.0}]}}
+    one = {**ens, "contender": "automl", "extra": {"handed_over": "best trial"}}
+    piece = tmp_path / "piece.json"
+    piece.write_text(json.dumps({"meta": {"command": "x"}, "runs": [ens, one]}))
+    assert run.main(["--fill-single", str(piece), "--kept", str(kept), "--work", str(tmp_path / "data")]) == 0
+    done = json.loads(piece.read_text())
+    single = done["runs"][0]["extra"]["single_test"]
+    assert math.isfinite(single) and 0 <= single < math.log(3)  # better than the uniform guess on 3 classes
+    assert "single_test" not in done["runs"][1]["extra"]  # it handed over its best trial: nothing to compare
+    assert "--fill-single" in done["meta"]["single_filled"] and done["meta"]["single_filled"].endswith(": 1 runs")
+    preds = json.loads((study / "export-single" / "predict.json").read_text())
+    assert not preds.get("ensemble")  # the single trial, not the study's ensemble
+    assert run.main(["--fill-single", str(piece), "--kept", str(kept)]) == 0  # again: nothing left to fill
+    assert json.loads(piece.read_text())["meta"]["single_filled"].endswith(": 0 runs")

@@ -297,7 +297,11 @@ def _auto_goals_lines(ga: dict[str, Any] | None) -> list[str]:
                   f"median {_f(g.get('ratio_median'), 4)} "
                   f"(goal: mean ≤ 1.01): {'met' if g['ok_ref'] else '**not met**'}.",
                   f"- Handed over an ensemble in {g['ensembles']} of {g['runs']} runs; end to end {_f(g['seconds_mean'], 4)} s "
-                  f"on average, {_f(g['seconds_max'], 4)} s at most.", "",
+                  f"on average, {_f(g['seconds_max'], 4)} s at most.",
+                  *([f"- The ensemble had a lower test loss than its own study's best single trial (refit and scored "
+                     f"the same way) in {g['single_beaten']} of the {g['single_measured']} ensembles measured "
+                     f"(geometric mean test-loss ratio ensemble / single {_f(g['single_ratio_geo'], 4)})."]
+                    if g.get("single_measured") else []), "",
                   "| task | seeds | automl-auto | " + ("automl | " if single else "") + "flaml-all | autogluon | "
                   "auto vs flaml | auto / AutoGluon | ensembles |",
                   "|---|---|---:|" + ("---:|" if single else "") + "---:|---:|---|---:|---:|"]

@@ -64,6 +64,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="with --merge: leave that contender's runs of that piece out (it was rerun in another piece)")
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                    help="with --merge: call contender OLD NEW (e.g. an ablation that became automl's default)")
+    p.add_argument("--fill-single", type=Path, metavar="PIECE.json",
+                   help="afterwards, for a wall-clock piece written before runs recorded it: the test score of each "
+                        "automl ensemble's best single trial (export --no-ensemble + predict), from the run's kept "
+                        "task-seed folders (--kept, at the path the run used); rewrites the piece; runs no search")
+    p.add_argument("--kept", type=Path, metavar="DIR", help="with --fill-single: the run's temporary folder "
+                   "(automl-wallclock-*, holding <task>-<seed>/<contender>-<B>/), restored at its original path")
     args = p.parse_args(argv)
     args.argv = argv
     if args.seed_list is not None:
@@ -184,6 +190,42 @@ def merge(paths: list[Path], name: str, out: Path, command: str, rename: dict[st
     return 0
 
 
+def fill_single(piece: Path, kept: Path, work: Path | None) -> int:
+    """``--fill-single``: add ``single_test`` (see contenders.single_test) to the piece's automl runs that handed
+    over an ensemble and lack it, from the studies in ``kept``; the piece is rewritten in place (atomically)."""
+    import json
+
+    result = json.loads(piece.read_text())
+    filled = 0
+    with tempfile.TemporaryDirectory(prefix="automl-fill-") as tmp:
+        for r in result["runs"]:
+            extra = r.get("extra") or {}
+            if not isinstance(extra.get("handed_over"), list) or "single_test" in extra or r.get("budget") is None:
+                continue
+            folder = kept / f"{r['task']}-{r['seed']}"
+            study = folder / f"{r['contender']}-{float(r['budget']):g}"
+            if not (study / "study.yaml").exists():
+                print(f"{r['task']} seed {r['seed']} {r['contender']}: no {study / 'study.yaml'}; left as it is", flush=True)
+                continue
+            task = tmod.TASKS[r["task"]]
+            split = tmod.dev_test_split(task, tmod.materialize(task, work or Path(tmp)), r["seed"], folder)
+            try:
+                extra.update(cmod.single_test(split, study))
+            except cmod.ContenderFailed as e:
+                print(f"{r['task']} seed {r['seed']} {r['contender']}: {e}", flush=True)
+                continue
+            r["extra"] = extra
+            filled += 1
+            print(f"{r['task']:>14} seed {r['seed']} {r['contender']}: ensemble {_g(r['test'])}, "
+                  f"best single trial {_g(extra['single_test'])}", flush=True)
+    result["meta"]["single_filled"] = f"python -m benchmarks.suite --fill-single {piece} --kept {kept}: {filled} runs"
+    tmp_path = piece.with_name(piece.name + ".tmp")
+    tmp_path.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    tmp_path.replace(piece)
+    print(f"filled {filled} runs of {piece}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # GPSampler's torch and any BLAS: one thread, as every fit
     args = parse(argv)
@@ -199,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return merge(args.merge, args.name or "merged", args.out, command, dict(r.split("=") for r in args.rename),
                      drop=args.drop)
+    if args.fill_single:
+        if not args.kept:
+            print("--fill-single needs --kept DIR (the run's automl-wallclock-* folder)", file=sys.stderr)
+            return 2
+        return fill_single(args.fill_single, args.kept, args.work)
     cfg = dict(MODES[args.mode])
     if args.wallclock:
         return wallclock(args, cfg)
