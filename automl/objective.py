@@ -15,7 +15,7 @@ from typing import Any
 import optuna
 
 from automl import _optuna_compat, space
-from automl.ensemble import PREDICTIONS_ATTR  # noqa: F401 - also automl.objective.PREDICTIONS_ATTR, as before
+from automl.ensemble import PREDICTIONS_ATTR, family_of  # noqa: F401 - also automl.objective.PREDICTIONS_ATTR, as before
 from automl.errors import TrialFailed
 from automl.storage import WORKER_ATTR, worker_id
 from automl.trainers.base import FitContext
@@ -92,14 +92,15 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
             attrs.update({f"valid_{m.name}": float(v) for m, v in zip(metrics, values)})
             if folds is not None:
                 attrs[FOLDS_ATTR] = {m.name: [float(v) for v in f] for m, f in zip(metrics, folds)}
-            if recorder is not None and recorder.wants(values[0]):
+            family = family_of({**fixed, **params})
+            if recorder is not None and recorder.wants(values[0], family):
                 preds = result.predictions
                 if preds is None and not getattr(data, "folds", None):  # one split: the valid rows' predictions
                     import numpy as np
 
                     preds = np.asarray(trainer.predict(result, data.valid.X), dtype=np.float32)
                 if preds is not None:
-                    attrs[PREDICTIONS_ATTR] = recorder.record(trial, values[0], preds)
+                    attrs[PREDICTIONS_ATTR] = recorder.record(trial, values[0], preds, family)
             if limits:
                 from automl import constraints
 

@@ -215,3 +215,44 @@ def test_a_forest_cut_short_is_refit_with_the_trees_it_grew(study_file):
         refit = trainer.fit(final, refit_data(prepared.data), lambda *a, **k: None, ctx)
         assert len(refit.model.estimator.estimators_) == 10
         assert trainer.final_params(params, {}) == params  # no fact stored: the trial's own parameters
+
+
+def test_the_ensemble_candidates_hold_each_familys_best_trials_too(study_file, tmp_path, monkeypatch):
+    """TPE settles on one family, so the best POOL trials alone can be near-copies of one model: the best
+    FAMILY_POOL of every family keep their predictions and are candidates too."""
+    from automl import ensemble
+    from automl.objective import PREDICTIONS_ATTR
+
+    monkeypatch.setattr(ensemble, "POOL", 2)
+    monkeypatch.setattr(ensemble, "FAMILY_POOL", 1)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    study = api.run_study_outcome(_auto(study_file), storage=url, progress=False).study
+    done = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE), key=lambda t: (t.value, t.number))
+    families = {t.params[MODEL_PARAM] for t in done}
+    assert len(families) >= 3
+    best_of = {f: next(t for t in done if t.params[MODEL_PARAM] == f) for f in families}
+    assert all(PREDICTIONS_ATTR in t.user_attrs for t in best_of.values())  # recorded while the study ran
+    chosen = ensemble.candidates(done)
+    assert [t.number for t in chosen[:2]] == [t.number for t in done[:2]]  # the overall best first, in order
+    assert {t.number for t in best_of.values()} <= {t.number for t in chosen}
+    assert len(chosen) <= 2 + len(families)
+    # a one-trainer study has no families: the best POOL alone
+    assert ensemble.family_of({"num_leaves": 31}) is None
+
+
+def test_the_recorder_keeps_a_familys_best_beyond_the_overall_pool(monkeypatch):
+    from automl import ensemble
+
+    monkeypatch.setattr(ensemble, "POOL", 2)
+    monkeypatch.setattr(ensemble, "FAMILY_POOL", 1)
+    monkeypatch.setattr(optuna.artifacts, "upload_artifact", lambda **kw: "id")
+    monkeypatch.setattr(ensemble, "store_for", lambda url: object())
+    rec = ensemble.Recorder("sqlite:///unused.db", greater_is_better=False)
+    for v in (0.1, 0.2):
+        assert rec.wants(v, "linear")
+        rec.record(None, v, np.zeros(3), "linear")
+    assert not rec.wants(0.3, "linear") and not rec.wants(0.3)  # worse than the pool and than linear's best
+    assert rec.wants(0.9, "lightgbm")  # lightgbm's first: a candidate although 0.9 is outside the pool
+    rec.record(None, 0.9, np.zeros(3), "lightgbm")
+    assert not rec.wants(0.95, "lightgbm") and rec.wants(0.8, "lightgbm")
+    assert not rec.wants(float("nan"), "xgboost")

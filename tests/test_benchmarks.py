@@ -358,15 +358,12 @@ def test_wallclock_issue17_goals_use_the_seeds_all_three_ran():
     assert "lower test loss than its own study's best single trial (refit and scored the same way) in 1 of the 1" in text
 
 
-@pytest.mark.slow
-def test_fill_single_scores_the_best_single_trial_of_a_kept_study(tmp_path):
-    """``--fill-single``: a piece's ensemble run gets the test score of its study's best single trial (export
-    --no-ensemble + predict on the task-seed's test rows), read from the run's kept folder; the piece is rewritten
-    and a run that handed over its best trial is left as it is."""
+def _kept_wine_study(tmp_path, trials, export=False):
+    """A finished ``model: auto`` study laid out as the suite's automl-auto contender leaves it in its temporary
+    folder: (that folder, the study's folder, the task-seed's split)."""
     import yaml
 
     from benchmarks.suite import contenders as cmod
-    from benchmarks.suite import run
     from benchmarks.suite import tasks as tmod
 
     task, seed, kept = tmod.TASKS["wine"], 0, tmp_path / "automl-wallclock-x"
@@ -374,11 +371,22 @@ def test_fill_single_scores_the_best_single_trial_of_a_kept_study(tmp_path):
     study = kept / "wine-0" / "automl-auto-300"
     study.mkdir(parents=True)
     spec = {**cmod._automl_study(split, cmod.WallBudget(seconds=60, rounds=50, early_stopping=10), seed),
-            **cmod.auto_overrides(), "trials": 4}
+            **cmod.auto_overrides(), "trials": trials}
     (study / "study.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    proc = subprocess.run([sys.executable, "-m", "automl", "run", str(study / "study.yaml")], cwd=study,
-                          capture_output=True, text=True, timeout=200)
+    cmd = [sys.executable, "-m", "automl", "run", str(study / "study.yaml")] + (["--export", str(study / "export")] if export else [])
+    proc = subprocess.run(cmd, cwd=study, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return kept, study, split
+
+
+@pytest.mark.slow
+def test_fill_single_scores_the_best_single_trial_of_a_kept_study(tmp_path):
+    """``--fill-single``: a piece's ensemble run gets the test score of its study's best single trial (export
+    --no-ensemble + predict on the task-seed's test rows), read from the run's kept folder; the piece is rewritten
+    and a run that handed over its best trial is left as it is."""
+    from benchmarks.suite import run
+
+    kept, study, _split = _kept_wine_study(tmp_path, trials=4)
     ens = {"contender": "automl-auto", "task": "wine", "seed": 0, "budget": 300.0, "test": 0.05, "seconds": 301.0,
            "evals": [], "skipped": "", "extra": {"handed_over": [{"trial": 0, "weight": 1.0}]}}
     one = {**ens, "contender": "automl", "extra": {"handed_over": "best trial"}}
@@ -394,3 +402,24 @@ def test_fill_single_scores_the_best_single_trial_of_a_kept_study(tmp_path):
     assert not preds.get("ensemble")  # the single trial, not the study's ensemble
     assert run.main(["--fill-single", str(piece), "--kept", str(kept)]) == 0  # again: nothing left to fill
     assert json.loads(piece.read_text())["meta"]["single_filled"].endswith(": 0 runs")
+
+
+@pytest.mark.slow
+def test_family_pool_lab_scores_both_candidate_rules_on_a_kept_study(tmp_path):
+    """benchmarks/family_pool.py: on a kept ``model: auto`` study, the top-20 rule reproduces the run's own
+    exported test score, and both rules' ensembles are scored on the same test rows."""
+    from benchmarks import family_pool
+    from benchmarks.suite import contenders as cmod
+
+    kept, study, split = _kept_wine_study(tmp_path, trials=8, export=True)
+    cmod._cli(["predict", str(study / "export"), str(split.test_path), "-o", str(study / "pred.csv")], study)
+    own = cmod._exported_test(split, study / "export", study / "pred.csv")
+    out = tmp_path / "fp"
+    assert family_pool.main([str(kept / "wine-0"), "--out", str(out)]) == 0
+    (row,) = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert (row["task"], row["seed"], row["trials"]) == ("wine", 0, 8)
+    assert row["top20"]["test"] == pytest.approx(own, rel=1e-6)  # the run's own hand-over, recomputed
+    assert 0 < row["family"]["test"] < math.log(3)
+    assert all(fam in {"linear", "lightgbm", "xgboost", "catboost", "extra-trees", "random-forest"}
+               for _n, _w, fam in row["family"]["members"])
+    assert "| wine | 0 | 8 |" in out.with_suffix(".md").read_text()

@@ -21,7 +21,7 @@ from typing import Any
 
 import optuna
 
-from automl.trainers.base import FitContext, FitResult, Report, TabularTrainer
+from automl.trainers.base import MODEL_PARAM, FitContext, FitResult, Report, TabularTrainer
 
 #: The families ``model: auto`` searches, when installed, cheapest first (the order of the first trials).
 AUTO_FAMILIES = ("linear", "lightgbm", "xgboost", "catboost", "extra-trees", "random-forest")
@@ -29,7 +29,6 @@ AUTO_FAMILIES = ("linear", "lightgbm", "xgboost", "catboost", "extra-trees", "ra
 INSTALL = {"lightgbm": "pip install lightgbm", "xgboost": "pip install 'automl[boost]' (XGBoost)",
            "catboost": "pip install 'automl[boost]' (CatBoost)",
            "mlp": "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"}
-MODEL_PARAM = "model"
 FAMILY_FILE = "family.json"
 
 

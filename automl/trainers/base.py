@@ -114,6 +114,9 @@ def library_value_problems(items: Mapping[str, Any], refuses: Callable[[str, Any
 
 Report = Callable[..., None]
 
+#: The parameter naming a trial's model family in a ``model: auto`` study (automl.trainers.auto).
+MODEL_PARAM = "model"
+
 #: The default cross-validation rule (see :func:`small_data_cv`).
 CV_MAX_ROWS = 100_000
 CV_MIN_CELLS = 200_000
