@@ -191,19 +191,19 @@ class Ensemble:
                    (int(attr["best_single"]["trial"]), float(attr["best_single"]["valid"])), test=dict(attr.get("test") or {}))
 
 
-def candidates(done: list[Any]) -> list[Any]:
-    """The first :data:`POOL` of ``done`` (complete trials, best first) and the first :data:`FAMILY_POOL` of each
-    model family among them, best first."""
+def candidates(done: list[Any], family_pool: int | None = None) -> list[Any]:
+    """The first :data:`POOL` of ``done`` (complete trials, best first), then, best first, enough of the rest to
+    make ``family_pool`` (default :data:`FAMILY_POOL`) of each model family."""
+    from collections import Counter
+
+    keep = FAMILY_POOL if family_pool is None else family_pool
     chosen = list(done[:POOL])
-    taken = {t.number for t in chosen}
-    per_family: dict[Any, int] = {}
-    for t in chosen:
-        per_family[family_of(t.params)] = per_family.get(family_of(t.params), 0) + 1
+    per_family = Counter(family_of(t.params) for t in chosen)
     for t in done[POOL:]:
         f = family_of(t.params)
-        if f is not None and per_family.get(f, 0) < FAMILY_POOL and t.number not in taken:
+        if f is not None and per_family[f] < keep:
             chosen.append(t)
-            per_family[f] = per_family.get(f, 0) + 1
+            per_family[f] += 1
     return chosen
 
 
@@ -213,9 +213,10 @@ def family_of(params: dict[str, Any]) -> str | None:
     return f if isinstance(f, str) else None
 
 
-def select(prepared: Any, study: Any, url: str) -> Ensemble | None:
-    """The ensemble of the study's best trials (see the module's docstring), or None when the best single trial is
-    as good on validation, or fewer than two trials have predictions."""
+def select(prepared: Any, study: Any, url: str, family_pool: int | None = None) -> Ensemble | None:
+    """The ensemble of the study's best trials (see the module's docstring; ``family_pool`` as in
+    :func:`candidates`), or None when the best single trial is as good on validation, or fewer than two trials
+    have predictions."""
     from optuna.trial import TrialState
 
     if not supported(prepared, url):
@@ -231,7 +232,7 @@ def select(prepared: Any, study: Any, url: str) -> Ensemble | None:
     covered = prepared.data.covered  # rows some fold validates on (a time split's first block is none's)
     y = prepared.data.dev.y[covered]
     w = None if prepared.data.dev.w is None else prepared.data.dev.w[covered]
-    for t in candidates(done):
+    for t in candidates(done, family_pool):
         p = _predictions_of(t, store)
         if p is not None and len(p) in (len(prepared.data.dev.y), len(covered)):
             # cross-validated: one out-of-fold prediction per train+valid row; one split: the valid rows' own

@@ -92,7 +92,7 @@ def make_objective(prepared: Any, *, threads: int = 1, seed: int | None = None,
             attrs.update({f"valid_{m.name}": float(v) for m, v in zip(metrics, values)})
             if folds is not None:
                 attrs[FOLDS_ATTR] = {m.name: [float(v) for v in f] for m, f in zip(metrics, folds)}
-            family = family_of({**fixed, **params})
+            family = family_of({**fixed, **params}) if recorder is not None else None
             if recorder is not None and recorder.wants(values[0], family):
                 preds = result.predictions
                 if preds is None and not getattr(data, "folds", None):  # one split: the valid rows' predictions

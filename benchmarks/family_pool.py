@@ -10,8 +10,8 @@ A study run before the family pool existed stored validation predictions only fo
 best 20 when they finished, so the family rule can choose only among those: it is measured here with fewer family
 candidates than a study run with it has.
 
-Internal API: automl.ensemble's selection and refit, run twice on one stored study with its family pool set to 0
-and to its default (no public call chooses an ensemble by another rule); automl.export, automl.spec, automl.storage
+Internal API: automl.ensemble's selection and refit, run twice on one stored study with its family pool 0
+and its default (no public call chooses an ensemble by another rule); automl.export, automl.spec, automl.storage
 and automl.studyfile to read the study and encode the test rows exactly as the run's own export does.
 
     python -m benchmarks.family_pool /tmp/automl-wallclock-*/*-[0-9]/ --out benchmarks/results/family_pool
@@ -39,17 +39,6 @@ def _test_score(task: str, y: np.ndarray, pred: np.ndarray, classes: list[Any] |
     return float(log_loss(y, proba, labels=classes))
 
 
-def _rule(prepared: Any, study: Any, url: str, family_pool: int) -> Any:
-    from automl import ensemble
-
-    saved = ensemble.FAMILY_POOL
-    ensemble.FAMILY_POOL = family_pool
-    try:
-        return ensemble.select(prepared, study, url)
-    finally:
-        ensemble.FAMILY_POOL = saved
-
-
 def one(study_dir: Path) -> dict[str, Any]:
     """Both rules on one kept study folder: test scores, members and their families."""
     from automl import ensemble, export, storage, studyfile
@@ -69,7 +58,7 @@ def one(study_dir: Path) -> dict[str, Any]:
     refits: dict[int, Any] = {}
     best = study.best_trial
     for name, fp in (("top20", 0), ("family", ensemble.FAMILY_POOL)):
-        ens = _rule(prepared, study, url, fp)
+        ens = ensemble.select(prepared, study, url, family_pool=fp)
         if ens is None:  # the best trial alone
             ens = ensemble.Ensemble([(best.number, 1.0)], float(best.value), (best.number, float(best.value)))
         ensemble.refit(prepared, study, ens, refits)
